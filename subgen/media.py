@@ -1,0 +1,148 @@
+"""Every ffmpeg call: locate ffmpeg, probe, extract 16 kHz mono audio."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from subgen.errors import FFmpegNotFound, MediaError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video|Subtitle|Data): (.*)")
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """Decoded mono float32 audio on the source's timeline (t=0 is the container's start)."""
+
+    samples: np.ndarray
+    source: Path
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a probe learns about a file."""
+
+    path: Path
+    duration: float | None
+    audio_streams: int
+    video_streams: int
+    audio_codec: str | None
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """Path to ffmpeg: $SUBGEN_FFMPEG, else the system ffmpeg, else imageio-ffmpeg's binary."""
+    if env := os.environ.get("SUBGEN_FFMPEG"):
+        if shutil.which(env) is None:
+            raise FFmpegNotFound(f"SUBGEN_FFMPEG={env} is not an executable; unset it or fix the path")
+        return env
+    if system := shutil.which("ffmpeg"):
+        return system
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise FFmpegNotFound(
+            "ffmpeg not found: install it (apt-get install ffmpeg) or pip install imageio-ffmpeg"
+        ) from exc
+
+
+def ffmpeg_arg(path: Path) -> str:
+    """A local path as an ffmpeg input/output URL that no name can be misread as an option or protocol."""
+    return "file:" + str(path.absolute())
+
+
+def run_ffmpeg(args: list[str], *, what: Path, capture_stdout: bool = False) -> subprocess.CompletedProcess:
+    """Run ffmpeg with ``args``; raise MediaError naming ``what`` with ffmpeg's last stderr line."""
+    argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
+    log.debug("ffmpeg argv: %s", argv)
+    proc = subprocess.run(
+        argv, stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    if proc.returncode != 0:
+        raise MediaError(f"{what}: ffmpeg failed: {_last_line(proc.stderr)}")
+    return proc
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no error message"
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read duration and stream counts from ``ffmpeg -i`` (imageio-ffmpeg ships no ffprobe)."""
+    if not path.is_file():
+        raise MediaError(f"{path}: file not found; check the path")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty (0 bytes); re-copy or re-download it")
+    argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", ffmpeg_arg(path)]
+    log.debug("ffmpeg argv: %s", argv)
+    proc = subprocess.run(argv, capture_output=True, check=False)
+    text = proc.stderr.decode("utf-8", "replace")
+    streams = [m.groups() for m in _STREAM.finditer(text)]
+    if not streams:
+        raise MediaError(
+            f"{path}: not a readable media file ({_last_line(proc.stderr)}); check it is a complete video or audio file"
+        )
+    audio = [detail for kind, detail in streams if kind == "Audio"]
+    video = [d for kind, d in streams if kind == "Video" and "attached pic" not in d]
+    return MediaInfo(
+        path=path,
+        duration=_parse_duration(text),
+        audio_streams=len(audio),
+        video_streams=len(video),
+        audio_codec=audio[0].split(",")[0].split()[0] if audio else None,
+    )
+
+
+def _parse_duration(text: str) -> float | None:
+    match = _DURATION.search(text)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def extract_audio(path: Path) -> AudioClip:
+    """Decode the first audio stream to 16 kHz mono float32, padded so t=0 is the container's start."""
+    import ffmpeg
+
+    stream = ffmpeg.input(ffmpeg_arg(path)).output(
+        "pipe:",
+        format="f32le",
+        acodec="pcm_f32le",
+        ac=1,
+        ar=SAMPLE_RATE,
+        # A stream that starts after the container (non-zero audio start_time) gets leading
+        # silence, so word times land on the video's timeline.
+        af="aresample=async=1:first_pts=0",
+        map="0:a:0",
+        vn=None,
+        sn=None,
+        dn=None,
+    )
+    args = stream.compile(cmd="ffmpeg")[1:]
+    proc = run_ffmpeg(["-loglevel", "error", *args], what=path, capture_stdout=True)
+    samples = np.frombuffer(proc.stdout, dtype="<f4")
+    if samples.size == 0:
+        raise MediaError(f"{path}: no audio could be decoded; the file may be truncated or corrupt")
+    return AudioClip(samples=samples.copy(), source=path)

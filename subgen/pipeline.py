@@ -1,0 +1,224 @@
+"""Run a batch: download, extract, transcribe, write; per-item results, one failure never stops it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from subgen import media
+from subgen.config import LANGUAGE_CODES, RunOptions
+from subgen.cues import transcript_to_cues
+from subgen.engines.base import Engine
+from subgen.errors import MediaError, SubgenError
+from subgen.inputs import MediaItem, mirror_base, output_base
+from subgen.writers import WRITERS, Document, output_paths, remove_stale_temps, write_outputs
+
+log = logging.getLogger(__name__)
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What happened to one item."""
+
+    source: str
+    status: str
+    outputs: tuple[Path, ...] = ()
+    error: str | None = None
+    audio_seconds: float | None = None
+    language: str | None = None
+    wall_seconds: float = 0.0
+
+    @property
+    def realtime_factor(self) -> float | None:
+        """Audio seconds per wall second (higher is faster); None when nothing was transcribed."""
+        if not self.audio_seconds or self.status != OK or self.wall_seconds <= 0:
+            return None
+        return self.audio_seconds / self.wall_seconds
+
+
+@dataclass(frozen=True)
+class ItemStarted:
+    """Progress event: work on item ``index`` (0-based) of ``total`` begins."""
+
+    index: int
+    total: int
+    source: str
+
+
+@dataclass(frozen=True)
+class AudioProgress:
+    """Progress event: ``done`` of ``total`` audio seconds of the current item decoded."""
+
+    done: float
+    total: float
+
+
+@dataclass(frozen=True)
+class ItemFinished:
+    """Progress event: an item ended (ok, skipped or failed)."""
+
+    result: ItemResult
+
+
+Event = ItemStarted | AudioProgress | ItemFinished
+EventFn = Callable[[Event], None]
+
+
+@dataclass
+class _EngineSlot:
+    """Loads the engine on first use, once; remembers a load failure so later items fail fast."""
+
+    factory: Callable[[], Engine]
+    engine: Engine | None = None
+    error: SubgenError | None = None
+    load_seconds: float = 0.0
+
+    def get(self) -> Engine:
+        if self.error is not None:
+            raise self.error
+        if self.engine is None:
+            started = time.monotonic()
+            try:
+                self.engine = self.factory()
+            except SubgenError as exc:
+                self.error = exc
+                raise
+            finally:
+                self.load_seconds = time.monotonic() - started
+        return self.engine
+
+
+@dataclass
+class Batch:
+    """One run over a list of items with fixed options."""
+
+    options: RunOptions
+    engine_factory: Callable[[], Engine]
+    on_event: EventFn = lambda event: None
+    _slot: _EngineSlot = field(init=False)
+    _base: Path | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._slot = _EngineSlot(self.engine_factory)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine, if it was needed and loaded."""
+        return self._slot.engine
+
+    @property
+    def load_seconds(self) -> float:
+        """Time spent loading the engine (0 when no item needed it)."""
+        return self._slot.load_seconds
+
+    def run(self, items: list[MediaItem]) -> list[ItemResult]:
+        """Process every item in order; returns one result per item."""
+        items = self._expand_urls(items)
+        self._base = mirror_base(items)
+        results = []
+        for index, item in enumerate(items):
+            self.on_event(ItemStarted(index, len(items), item.source))
+            result = self._process(item)
+            results.append(result)
+            self.on_event(ItemFinished(result))
+        return results
+
+    def _expand_urls(self, items: list[MediaItem]) -> list[MediaItem]:
+        if not any(i.is_url and not i.problem for i in items):
+            return items
+        from subgen.download import expand_url
+
+        expanded: list[MediaItem] = []
+        for item in items:
+            expanded.extend(expand_url(item) if item.is_url and not item.problem else [item])
+        return expanded
+
+    def _process(self, item: MediaItem) -> ItemResult:
+        started, loaded_before = time.monotonic(), self._slot.load_seconds
+        try:
+            result = self._transcribe_item(item)
+        except SubgenError as exc:
+            log.error("%s", exc)
+            result = ItemResult(item.source, FAILED, error=str(exc))
+        except Exception as exc:  # a bug must not lose the rest of the batch
+            log.exception("%s: unexpected error", item.source)
+            result = ItemResult(item.source, FAILED, error=f"{item.source}: internal error: {exc!r}")
+        # The one-off model load is reported by the batch, not charged to the item that triggered it.
+        load = self._slot.load_seconds - loaded_before
+        return replace(result, wall_seconds=time.monotonic() - started - load)
+
+    def _local_path(self, item: MediaItem) -> Path:
+        if item.problem:
+            raise SubgenError(item.problem)
+        if item.is_url:
+            from subgen.download import download
+
+            assert item.url is not None
+            target = self.options.download_dir or self.options.output.output_dir or Path.cwd()
+            return download(item.url, target)
+        assert item.path is not None
+        return item.path
+
+    def _transcribe_item(self, item: MediaItem) -> ItemResult:
+        path = self._local_path(item)
+        out = self.options.output
+        root = None if item.is_url else item.root
+        base = output_base(path, root, out.output_dir, None if item.is_url else self._base)
+        existing = find_existing(base, out.formats, self._forced_language())
+        if existing and not out.overwrite:
+            log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
+            return ItemResult(item.source, SKIPPED, outputs=tuple(existing.values()))
+        clip = self._audio(path)
+        engine = self._slot.get()
+        total = clip.duration
+        transcript = engine.transcribe(
+            clip, self.options.transcribe, lambda done: self.on_event(AudioProgress(min(done, total), total))
+        )
+        cues = transcript_to_cues(transcript, self.options.cues)
+        paths = output_paths(base, transcript.language, out.formats)
+        remove_stale_temps(base.parent, base.name)
+        written = write_outputs(Document(tuple(cues), transcript), paths)
+        return ItemResult(
+            item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
+        )
+
+    def _forced_language(self) -> str | None:
+        opts = self.options.transcribe
+        return "en" if opts.task == "translate" else opts.language
+
+    @staticmethod
+    def _audio(path: Path) -> media.AudioClip:
+        info = media.probe(path)
+        if info.audio_streams == 0:
+            raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
+        return media.extract_audio(path)
+
+
+def find_existing(base: Path, formats: tuple[str, ...], language: str | None) -> dict[str, Path] | None:
+    """The finished outputs of an item (every format, one language), or None if any is missing."""
+    candidates = [language] if language else _languages_on_disk(base, formats[0])
+    for lang in candidates:
+        paths = output_paths(base, lang, formats)
+        if all(p.is_file() for p in paths.values()):
+            return paths
+    return None
+
+
+def _languages_on_disk(base: Path, fmt: str) -> list[str]:
+    if not base.parent.is_dir():
+        return []
+    ext = "." + WRITERS[fmt].extension
+    prefix = base.name + "."
+    found = []
+    for path in base.parent.iterdir():
+        name = path.name
+        if name.startswith(prefix) and name.endswith(ext):
+            lang = name[len(prefix) : -len(ext)]
+            if lang in LANGUAGE_CODES:
+                found.append(lang)
+    return sorted(found)

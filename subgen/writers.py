@@ -1,0 +1,165 @@
+"""Render cues and transcripts to subtitle formats, and write them atomically."""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from subgen.cues import Cue
+from subgen.engines.base import Transcript
+from subgen.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+TEMP_MARK = ".subgen-tmp"
+
+
+@dataclass(frozen=True)
+class Document:
+    """Everything a writer may render: the cues and the transcript they came from."""
+
+    cues: tuple[Cue, ...]
+    transcript: Transcript
+
+
+def _srt(doc: Document) -> str:
+    import pysrt
+
+    subs = pysrt.SubRipFile()
+    for index, cue in enumerate(doc.cues, start=1):
+        subs.append(
+            pysrt.SubRipItem(
+                index=index,
+                start=pysrt.SubRipTime.from_ordinal(round(cue.start * 1000)),
+                end=pysrt.SubRipTime.from_ordinal(round(cue.end * 1000)),
+                text=cue.text.replace("-->", "->"),
+            )
+        )
+    buffer = io.StringIO()
+    subs.write_into(buffer)
+    return buffer.getvalue()
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def vtt_escape(text: str) -> str:
+    """Escape text for a WebVTT cue payload (``&``, ``<``, ``>``; ``-->`` can then not occur)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _vtt(doc: Document) -> str:
+    blocks = ["WEBVTT", ""]
+    for cue in doc.cues:
+        blocks.append(f"{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}")
+        blocks.append(vtt_escape(cue.text))
+        blocks.append("")
+    return "\n".join(blocks)
+
+
+def _json(doc: Document) -> str:
+    t = doc.transcript
+    payload = {
+        "language": t.language,
+        "model": t.model,
+        "task": t.task,
+        "duration": round(t.duration, 3),
+        "text": t.text,
+        "segments": [
+            {
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "text": s.text.strip(),
+                "avg_logprob": round(s.avg_logprob, 4),
+                "no_speech_prob": round(s.no_speech_prob, 4),
+                "words": [
+                    {
+                        "text": w.text.strip(),
+                        "start": round(w.start, 3),
+                        "end": round(w.end, 3),
+                        "probability": round(w.probability, 4),
+                    }
+                    for w in s.words
+                ],
+            }
+            for s in t.segments
+        ],
+        "cues": [{"start": round(c.start, 3), "end": round(c.end, 3), "lines": list(c.lines)} for c in doc.cues],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def _txt(doc: Document) -> str:
+    lines = [s.text.strip() for s in doc.transcript.segments if s.text.strip()]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A subtitle or transcript format."""
+
+    name: str
+    extension: str
+    render: Callable[[Document], str]
+    description: str
+
+
+WRITERS: dict[str, Writer] = {
+    w.name: w
+    for w in (
+        Writer("srt", "srt", _srt, "SubRip subtitles"),
+        Writer("vtt", "vtt", _vtt, "WebVTT subtitles"),
+        Writer("json", "json", _json, "segments, words, times, language, model"),
+        Writer("txt", "txt", _txt, "plain transcript, one segment per line"),
+    )
+}
+
+
+def output_paths(base: Path, language: str, formats: tuple[str, ...]) -> dict[str, Path]:
+    """``<base>.<lang>.<ext>`` for each format."""
+    return {f: base.with_name(f"{base.name}.{language}.{WRITERS[f].extension}") for f in formats}
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write UTF-8 text through a temp file in the same folder and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_MARK, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror}); check permissions and free space") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_outputs(doc: Document, paths: dict[str, Path]) -> list[Path]:
+    """Render every requested format, then write each atomically; returns the written paths."""
+    rendered = {fmt: WRITERS[fmt].render(doc) for fmt in paths}
+    for fmt, path in paths.items():
+        atomic_write(path, rendered[fmt])
+        log.debug("wrote %s", path)
+    return list(paths.values())
+
+
+def remove_stale_temps(folder: Path, stem: str) -> None:
+    """Delete temp files a killed run left behind for outputs named after ``stem``."""
+    if folder.is_dir():
+        for tmp in folder.glob(f".{glob.escape(stem)}.*{TEMP_MARK}"):
+            tmp.unlink(missing_ok=True)
