@@ -91,7 +91,7 @@ def _scan_folder(folder: Path) -> list[Path]:
             candidate = Path(dirpath) / name
             if not name.startswith(".") and is_media(candidate):
                 found.append(candidate)
-    return found
+    return sorted(found)
 
 
 def _read_list(list_file: Path) -> list[str]:

@@ -1,0 +1,105 @@
+"""Shared fixtures: real media built with ffmpeg from ../shared/corpus, and the bundled models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("SUBGEN_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Model conversions go to a per-session cache, so the suite proves conversion works from scratch."""
+    os.environ["SUBGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("subgen-cache"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared real-speech corpus (media + reference .txt per stem)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"speech corpus not found at {CORPUS} (set SUBGEN_CORPUS)")
+    return CORPUS
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly (test-side helper; the code under test has its own runner)."""
+    from subgen.media import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def make_video(audio: Path, out: Path, *, audio_delay: float = 0.0, pad_after: float = 0.0) -> Path:
+    """A small H.264/AAC video (solid colour) carrying ``audio``, optionally starting the audio late."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    audio_input = ["-itsoffset", str(audio_delay)] if audio_delay else []
+    afilter = ["-af", f"apad=pad_dur={pad_after}"] if pad_after else []
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x203040:s=160x90:r=10",
+        *audio_input,
+        "-i",
+        str(audio),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        *afilter,
+        "-shortest" if not audio_delay else "-t",
+        *([] if not audio_delay else [str(_duration(audio) + audio_delay + pad_after)]),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-ac",
+        "1",
+        str(out),
+    )
+    return out
+
+
+def _duration(path: Path) -> float:
+    from subgen.media import probe
+
+    info = probe(path)
+    assert info.duration is not None
+    return info.duration
+
+
+def reference_text(corpus: Path, stem: str) -> str:
+    """The reference transcript of a corpus item."""
+    return (corpus / f"{stem}.txt").read_text(encoding="utf-8")
+
+
+def srt_text(path: Path) -> str:
+    """All cue text of an SRT file, as one line."""
+    import pysrt
+
+    return " ".join(item.text.replace("\n", " ") for item in pysrt.open(str(path), encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def tiny_engine():
+    """The bundled tiny.en model, loaded once for tests that call the pipeline directly."""
+    from subgen.engines import load_engine
+    from subgen.models import resolve
+
+    return load_engine("openai-whisper", resolve("tiny.en"), "cpu")
+
+
+@pytest.fixture(scope="session")
+def cards_clip(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-second real-speech mp4 (a spoken playing card), the cheapest real item."""
+    return make_video(corpus / "en_pocketsphinx_cards_001.wav", tmp_path_factory.mktemp("cards") / "cards.mp4")

@@ -1,0 +1,109 @@
+"""Batch orchestration with the fake engine: skip, overwrite, isolation, mirroring, engine loading."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from subgen.config import OutputOptions, RunOptions, TranscribeOptions
+from subgen.engines.fake import FakeEngine
+from subgen.errors import ModelNotAvailable
+from subgen.inputs import expand_inputs
+from subgen.pipeline import FAILED, OK, SKIPPED, AudioProgress, Batch, ItemFinished, ItemStarted
+
+
+@pytest.fixture
+def folder(cards_clip: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "videos"
+    for rel in ("a/clip.mp4", "b/clip.mp4", "c.mp4"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(cards_clip, root / rel)
+    return root
+
+
+def _batch(engine: FakeEngine, loads: list[int] | None = None, **output) -> Batch:
+    def factory() -> FakeEngine:
+        if loads is not None:
+            loads.append(1)
+        return engine
+
+    return Batch(RunOptions(output=OutputOptions(**output)), factory)
+
+
+def test_outputs_next_to_sources_then_rerun_skips_without_loading(folder):
+    engine, loads = FakeEngine(), []
+    results = _batch(engine, loads, formats=("srt", "json")).run(expand_inputs([str(folder)]))
+    assert [r.status for r in results] == [OK, OK, OK]
+    assert (folder / "a" / "clip.en.srt").is_file() and (folder / "c.en.json").is_file()
+    assert loads == [1], "the model loads once per batch"
+    again, loads2 = FakeEngine(), []
+    results = _batch(again, loads2, formats=("srt", "json")).run(expand_inputs([str(folder)]))
+    assert [r.status for r in results] == [SKIPPED] * 3
+    assert loads2 == [] and again.calls == [], "a finished batch reruns without loading a model"
+
+
+def test_overwrite_and_new_format_redo_items(folder):
+    _batch(FakeEngine(), formats=("srt",)).run(expand_inputs([str(folder)]))
+    engine = FakeEngine()
+    results = _batch(engine, formats=("srt", "vtt")).run(expand_inputs([str(folder / "c.mp4")]))
+    assert results[0].status == OK, "a missing requested format means the item is not finished"
+    engine = FakeEngine()
+    results = _batch(engine, formats=("srt",), overwrite=True).run(expand_inputs([str(folder / "c.mp4")]))
+    assert results[0].status == OK and engine.calls == ["c.mp4"]
+
+
+def test_detected_language_outputs_count_as_finished(folder):
+    _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
+    (folder / "c.en.srt").rename(folder / "c.de.srt")
+    results = _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
+    assert results[0].status == SKIPPED
+    forced = Batch(RunOptions(transcribe=TranscribeOptions(language="en")), FakeEngine)
+    assert forced.run(expand_inputs([str(folder / "c.mp4")]))[0].status == OK
+
+
+def test_one_failure_does_not_stop_the_batch(folder):
+    engine = FakeEngine(fail_on=frozenset({"c.mp4"}))
+    results = _batch(engine).run(expand_inputs([str(folder / "c.mp4"), str(folder / "missing.mp4"), str(folder)]))
+    assert [r.status for r in results] == [FAILED, FAILED, OK, OK]
+    assert "fake failure" in results[0].error and "missing.mp4" in results[1].error
+    assert not (folder / "c.en.srt").exists()
+
+
+def test_output_dir_mirrors_the_input_tree(folder, tmp_path):
+    out = tmp_path / "out"
+    _batch(FakeEngine(), output_dir=out).run(expand_inputs([str(folder)]))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.srt")) == [
+        "a/clip.en.srt",
+        "b/clip.en.srt",
+        "c.en.srt",
+    ]
+    assert not list(folder.rglob("*.srt"))
+
+
+def test_engine_load_failure_fails_items_with_the_reason(folder):
+    calls = []
+
+    def broken() -> FakeEngine:
+        calls.append(1)
+        raise ModelNotAvailable("model 'x' could not be downloaded; use --model base")
+
+    batch = Batch(RunOptions(), broken)
+    results = batch.run(expand_inputs([str(folder)]))
+    assert [r.status for r in results] == [FAILED] * 3
+    assert all("--model base" in r.error for r in results)
+    assert calls == [1], "a failed load is not retried for every item"
+
+
+def test_progress_events_and_timings(folder):
+    events = []
+    batch = replace(_batch(FakeEngine(seconds_per_segment=0.5)), on_event=events.append)
+    results = batch.run(expand_inputs([str(folder / "c.mp4")]))
+    kinds = [type(e) for e in events]
+    assert kinds[0] is ItemStarted and kinds[-1] is ItemFinished and AudioProgress in kinds
+    progress = [e for e in events if isinstance(e, AudioProgress)]
+    assert progress[-1].done == pytest.approx(progress[-1].total)
+    assert results[0].audio_seconds == pytest.approx(1.1, abs=0.15)
+    assert results[0].realtime_factor and results[0].realtime_factor > 0
