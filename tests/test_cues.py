@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from subgen.config import CueOptions
 from subgen.cues import transcript_to_cues, wrap
 from subgen.engines.base import Segment, Transcript, Word
@@ -37,7 +39,7 @@ def test_long_segment_splits_into_cues_within_limits():
         assert len(cue.lines) <= 2 and all(len(line) <= 42 for line in cue.lines)
     assert " ".join(" ".join(c.lines) for c in cues) == text, "no word is lost, split or reordered"
     assert cues[0].start == 5.0, "cues start at the first word, not the segment's start"
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a.end <= b.start for a, b in pairwise(cues))
 
 
 def test_custom_limits_apply():

@@ -30,7 +30,7 @@ def test_globs_lists_urls_and_dedupe(tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text("# comment\n\none.mp4\nhttps://example.invalid/v?id=1\n", encoding="utf-8")
     items = expand_inputs([str(tmp_path / "**" / "*.webm"), f"@{listing}", str(one)])
-    assert [i.source for i in items][0].endswith("two.webm")
+    assert items[0].source.endswith("two.webm")
     assert items[1].path == one
     assert items[2].url == "https://example.invalid/v?id=1"
     assert len(items) == 3, "the second mention of one.mp4 is a duplicate"
