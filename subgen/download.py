@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,21 +14,38 @@ from subgen.inputs import MediaItem
 log = logging.getLogger(__name__)
 
 OUTPUT_TEMPLATE = "%(title).80s [%(id)s].%(ext)s"
+_URL_TYPES = ("url", "url_transparent")
+_EXTRACTOR_PREFIX = re.compile(r"^\[[^\]]+\]\s*(?:[^\s:]+:\s+)?")
+_CAUSED_BY = re.compile(r"\s*\(caused by .*$")
+_HINTS = (
+    (re.compile(r"HTTP Error (?:404|410)"), "check the link: the server has no such file"),
+    (re.compile(r"HTTP Error (?:401|403)"), "the server refused access: the media may be private or need a login"),
+    (re.compile(r"Unsupported URL"), "yt-dlp found no media there: link to the video or audio itself"),
+    (
+        re.compile(r"Connection refused|timed out|Name or service not known|getaddrinfo|Temporary failure"),
+        "check the network connection and the host name",
+    ),
+)
+_DEFAULT_HINT = "check the URL opens in a browser, or update yt-dlp"
 
 
 class _YtdlpLogger:
     """Routes yt-dlp's messages into logging instead of stdout."""
 
     def debug(self, msg: str) -> None:
+        """yt-dlp's debug and info lines: debug level."""
         log.debug("yt-dlp: %s", msg)
 
     def info(self, msg: str) -> None:
+        """yt-dlp's progress chatter: debug level."""
         log.debug("yt-dlp: %s", msg)
 
     def warning(self, msg: str) -> None:
+        """yt-dlp's warnings: warning level."""
         log.warning("yt-dlp: %s", msg)
 
     def error(self, msg: str) -> None:
+        """yt-dlp's errors: debug only, since the raised DownloadError carries them."""
         log.debug("yt-dlp error: %s", msg)
 
 
@@ -43,9 +61,43 @@ def _base_params() -> dict[str, Any]:
     }
 
 
+def display_url(url: str) -> str:
+    """``url`` without the data yt-dlp smuggles into playlist entry URLs (for messages and reports)."""
+    from yt_dlp.utils import unsmuggle_url
+
+    return unsmuggle_url(url)[0]
+
+
 def _clean_error(exc: Exception) -> str:
-    text = str(exc).replace("ERROR: ", "").strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """yt-dlp's error as one short line, without its ERROR/extractor prefixes and exception chain."""
+    lines = str(exc).replace("ERROR: ", "").strip().splitlines()
+    text = _CAUSED_BY.sub("", _EXTRACTOR_PREFIX.sub("", lines[0].strip())) if lines else ""
+    return text or type(exc).__name__
+
+
+def _failure(url: str, action: str, exc: Exception) -> str:
+    """One-line message: which URL, what failed, why, and what to do."""
+    reason = _clean_error(exc)
+    hint = next((hint for pattern, hint in _HINTS if pattern.search(str(exc))), _DEFAULT_HINT)
+    return f"{display_url(url)}: {action} failed ({reason}); {hint}"
+
+
+def _entry_url(entry: dict[str, Any]) -> str | None:
+    """The URL that fetches one playlist entry (a reference's target, else the resolved media)."""
+    if entry.get("_type") in _URL_TYPES:
+        return entry.get("url")
+    return entry.get("url") or entry.get("webpage_url") or entry.get("original_url")
+
+
+def _entry_items(playlist_url: str, entries: list[dict[str, Any]]) -> list[MediaItem]:
+    items = []
+    for index, entry in enumerate(entries, start=1):
+        url = _entry_url(entry)
+        if url is None:
+            log.warning("%s: playlist entry %d has no URL, skipping it", playlist_url, index)
+            continue
+        items.append(MediaItem(source=display_url(url), url=url))
+    return items
 
 
 def expand_url(item: MediaItem) -> list[MediaItem]:
@@ -58,18 +110,24 @@ def expand_url(item: MediaItem) -> list[MediaItem]:
         with yt_dlp.YoutubeDL(params) as ydl:
             info = ydl.extract_info(item.url, download=False, process=True)
     except yt_dlp.utils.YoutubeDLError as exc:
-        return [
-            MediaItem(
-                source=item.url,
-                url=item.url,
-                problem=f"{item.url}: cannot open URL ({_clean_error(exc)}); check the link",
-            )
-        ]
-    if info.get("_type") != "playlist":
+        return [MediaItem(source=item.source, url=item.url, problem=_failure(item.url, "opening the URL", exc))]
+    if not info or info.get("_type") != "playlist":
         return [item]
     entries = [e for e in info.get("entries") or [] if e]
     log.info("%s: playlist with %d entries", item.url, len(entries))
-    return [MediaItem(source=u, url=u) for e in entries if (u := e.get("url") or e.get("webpage_url"))]
+    items = _entry_items(item.url, entries)
+    if not items:
+        problem = f"{display_url(item.url)}: playlist has no downloadable entries; check the link"
+        return [MediaItem(source=item.source, url=item.url, problem=problem)]
+    return items
+
+
+def _downloaded_path(ydl: Any, info: dict[str, Any]) -> Path:
+    """Where yt-dlp put the file: the final path of the first requested download."""
+    downloads = info.get("requested_downloads") or []
+    if downloads and downloads[0].get("filepath"):
+        return Path(downloads[0]["filepath"])
+    return Path(ydl.prepare_filename(info))
 
 
 def download(url: str, target_dir: Path, on_progress: Callable[[dict], None] | None = None) -> Path:
@@ -88,13 +146,11 @@ def download(url: str, target_dir: Path, on_progress: Callable[[dict], None] | N
     try:
         with yt_dlp.YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=True)
-            path = (
-                Path(info["requested_downloads"][0]["filepath"])
-                if info.get("requested_downloads")
-                else Path(ydl.prepare_filename(info))
-            )
+            if not info or info.get("_type") == "playlist":
+                raise DownloadError(f"{display_url(url)}: is a playlist, not one video; pass its entries' URLs")
+            path = _downloaded_path(ydl, info)
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise DownloadError(f"{url}: download failed ({_clean_error(exc)}); check the URL is reachable") from exc
+        raise DownloadError(_failure(url, "download", exc)) from exc
     if not path.is_file():
-        raise DownloadError(f"{url}: yt-dlp reported success but wrote no file; retry with --overwrite")
+        raise DownloadError(f"{display_url(url)}: yt-dlp reported success but wrote no file; run again to retry")
     return path

@@ -83,9 +83,24 @@ def run_ffmpeg(args: list[str], *, what: Path, capture_stdout: bool = False) -> 
     return proc
 
 
+_LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*")
+
+
+def _stderr_lines(stderr: bytes) -> list[str]:
+    text = stderr.decode("utf-8", "replace")
+    return [_LOG_PREFIX.sub("", ln).strip() for ln in text.splitlines() if ln.strip()]
+
+
 def _last_line(stderr: bytes) -> str:
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    lines = _stderr_lines(stderr)
     return lines[-1] if lines else "no error message"
+
+
+def _first_cause(stderr: bytes) -> str:
+    """The most specific line of a failed open: the demuxer's own complaint comes before ffmpeg's summary."""
+    generic = ("Error opening input", "Input #", "Duration", "Format ")
+    lines = [ln for ln in _stderr_lines(stderr) if not ln.startswith(generic)]
+    return lines[0] if lines else _last_line(stderr)
 
 
 def probe(path: Path) -> MediaInfo:
@@ -101,7 +116,8 @@ def probe(path: Path) -> MediaInfo:
     streams = [m.groups() for m in _STREAM.finditer(text)]
     if not streams:
         raise MediaError(
-            f"{path}: not a readable media file ({_last_line(proc.stderr)}); check it is a complete video or audio file"
+            f"{path}: not a readable media file ({_first_cause(proc.stderr)}); "
+            "check it is a complete video or audio file"
         )
     audio = [detail for kind, detail in streams if kind == "Audio"]
     video = [d for kind, d in streams if kind == "Video" and "attached pic" not in d]

@@ -169,6 +169,7 @@ class Batch:
         out = self.options.output
         root = None if item.is_url else item.root
         base = output_base(path, root, out.output_dir, None if item.is_url else self._base)
+        remove_stale_temps(base.parent, base.name)
         existing = find_existing(base, out.formats, self._forced_language())
         if existing and not out.overwrite:
             log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
@@ -181,7 +182,6 @@ class Batch:
         )
         cues = transcript_to_cues(transcript, self.options.cues)
         paths = output_paths(base, transcript.language, out.formats)
-        remove_stale_temps(base.parent, base.name)
         written = write_outputs(Document(tuple(cues), transcript), paths)
         return ItemResult(
             item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
