@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/subgen run samples/ --format srt,vtt,json,txt --overwrite
+	$(BIN)/subgen run samples/ --format srt,vtt,json,txt
 	@echo "--- samples/jfk.en.srt"
 	@cat samples/jfk.en.srt
 
