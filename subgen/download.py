@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -41,8 +42,9 @@ class _YtdlpLogger:
         log.debug("yt-dlp: %s", msg)
 
     def warning(self, msg: str) -> None:
-        """yt-dlp's warnings: warning level."""
-        log.warning("yt-dlp: %s", msg)
+        """yt-dlp's warnings: warning level, except the generic-extractor notice every plain URL gets."""
+        level = logging.DEBUG if "Falling back on generic information extractor" in msg else logging.WARNING
+        log.log(level, "yt-dlp: %s", msg)
 
     def error(self, msg: str) -> None:
         """yt-dlp's errors: debug only, since the raised DownloadError carries them."""
@@ -90,6 +92,7 @@ def _entry_url(entry: dict[str, Any]) -> str | None:
 
 
 def _entry_items(playlist_url: str, entries: list[dict[str, Any]]) -> list[MediaItem]:
+    """One URL item per entry: ``source`` is the plain URL, ``url`` keeps yt-dlp's smuggled entry id."""
     items = []
     for index, entry in enumerate(entries, start=1):
         url = _entry_url(entry)
@@ -130,6 +133,14 @@ def _downloaded_path(ydl: Any, info: dict[str, Any]) -> Path:
     return Path(ydl.prepare_filename(info))
 
 
+def _unique_generic_id(info: dict[str, Any], url: str) -> dict[str, Any]:
+    """Give direct-file URLs an id that differs per URL (the generic extractor uses the file name)."""
+    if info.get("extractor_key") != "Generic" or not info.get("id"):
+        return info
+    digest = hashlib.sha1(display_url(url).encode("utf-8")).hexdigest()[:8]
+    return {**info, "id": f"{info['id']}-{digest}"}
+
+
 def download(url: str, target_dir: Path, on_progress: Callable[[dict], None] | None = None) -> Path:
     """Download ``url`` (audio only when available) into ``target_dir``; returns the file."""
     import yt_dlp
@@ -145,7 +156,11 @@ def download(url: str, target_dir: Path, on_progress: Callable[[dict], None] | N
     target_dir.mkdir(parents=True, exist_ok=True)
     try:
         with yt_dlp.YoutubeDL(params) as ydl:
-            info = ydl.extract_info(url, download=True)
+            # Extract, then download: a playlist URL is refused before any of its entries is fetched.
+            info = ydl.extract_info(url, download=False, process=False)
+            if info and info.get("_type") != "playlist":
+                info = _unique_generic_id(info, url)
+                info = ydl.process_ie_result(info, download=True)
             if not info or info.get("_type") == "playlist":
                 raise DownloadError(f"{display_url(url)}: is a playlist, not one video; pass its entries' URLs")
             path = _downloaded_path(ydl, info)

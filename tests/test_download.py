@@ -1,0 +1,217 @@
+"""yt-dlp for real against a loopback HTTP server: direct media, an RSS playlist, HTML5 pages, 404s, the CLI."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from subgen.download import download, expand_url
+from subgen.errors import DownloadError
+from subgen.inputs import MediaItem
+from subgen.media import ffmpeg_exe, probe
+
+GOOD = ("clip.mp4", "second.mp4")
+MISSING = "missing.mp4"
+ENTRIES = (*GOOD, MISSING)
+
+
+@dataclass
+class MediaServer:
+    """A running loopback server and the GET requests it has answered, by path."""
+
+    root: Path
+    base: str
+    gets: Counter[str] = field(default_factory=Counter)
+
+    def url(self, name: str) -> str:
+        """The URL of a file in the served folder."""
+        return f"{self.base}/{name}"
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder, counts GETs and keeps the test output quiet."""
+
+    def do_GET(self) -> None:
+        self.server.gets[self.path] += 1  # type: ignore[attr-defined]
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _make_clip(audio: Path, out: Path) -> None:
+    """A 3-second H.264/AAC mp4: a solid colour with the spoken card clip, padded with silence."""
+    argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    argv += ["-f", "lavfi", "-i", "color=c=0x203040:s=160x90:r=10", "-i", str(audio), "-map", "0:v", "-map", "1:a"]
+    argv += ["-af", "apad", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    argv += ["-c:a", "aac", "-b:a", "64k", "-ac", "1", str(out)]
+    subprocess.run(argv, check=True)
+
+
+def _rss(server: MediaServer) -> str:
+    items = "".join(
+        f"<item><title>Episode {n}</title><guid>episode-{n}</guid>"
+        f'<enclosure url="{server.url(name)}" type="video/mp4" length="12345"/></item>'
+        for n, name in enumerate(ENTRIES, start=1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Cards</title>'
+        f"<link>{server.base}/</link><description>test feed</description>{items}</channel></rss>"
+    )
+
+
+def _html5_page() -> str:
+    videos = "".join(f'<video src="{name}"></video>' for name in ENTRIES)
+    return f"<!DOCTYPE html><html><head><title>Cards</title></head><body>{videos}</body></html>"
+
+
+@pytest.fixture(scope="module")
+def server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    """Serves clip.mp4, second.mp4, feed.xml (RSS) and page.html (HTML5 video tags) on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("www")
+    _make_clip(corpus / "en_pocketsphinx_cards_001.wav", root / GOOD[0])
+    shutil.copyfile(root / GOOD[0], root / GOOD[1])
+    (root / "other").mkdir()
+    shutil.copyfile(root / GOOD[0], root / "other" / GOOD[0])
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    media = MediaServer(root, f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.gets = media.gets  # type: ignore[attr-defined]
+    (root / "feed.xml").write_text(_rss(media), encoding="utf-8")
+    (root / "page.html").write_text(_html5_page(), encoding="utf-8")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield media
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def test_direct_media_url_downloads_a_file_ffmpeg_can_read(server: MediaServer, tmp_path: Path):
+    statuses: list[str] = []
+    path = download(server.url("clip.mp4"), tmp_path / "dl", lambda d: statuses.append(d["status"]))
+    assert path.is_file() and path.parent == tmp_path / "dl"
+    info = probe(path)
+    assert (info.audio_streams, info.video_streams) == (1, 1)
+    assert info.duration == pytest.approx(3.0, abs=0.3)
+    assert "finished" in statuses
+    assert not list(path.parent.glob("*.part"))
+
+
+def test_second_download_of_the_same_url_reuses_the_file(server: MediaServer, tmp_path: Path):
+    url = server.url("second.mp4")
+    path = download(url, tmp_path)
+    first_gets, before = server.gets["/second.mp4"], path.stat()
+    again = download(url, tmp_path)
+    second_gets, after = server.gets["/second.mp4"] - first_gets, again.stat()
+    assert again == path
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # yt-dlp still opens the URL once to identify it; only the media transfer is skipped.
+    assert second_gets < first_gets
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("page", ["feed.xml", "page.html"], ids=["rss-enclosures", "html5-video-tags"])
+def test_playlist_url_expands_to_one_item_per_entry(server: MediaServer, page: str):
+    url = server.url(page)
+    items = expand_url(MediaItem(source=url, url=url))
+    assert [item.source for item in items] == [server.url(name) for name in ENTRIES]
+    assert all(item.url and item.url.startswith(item.source) for item in items)
+    assert not any(item.problem or item.path for item in items)
+
+
+def test_playlist_entries_download_and_a_missing_one_fails(server: MediaServer, tmp_path: Path):
+    url = server.url("feed.xml")
+    good, bad = (i for i in expand_url(MediaItem(source=url, url=url)) if i.source.endswith(("clip.mp4", MISSING)))
+    assert good.url is not None and bad.url is not None
+    assert probe(download(good.url, tmp_path)).audio_streams == 1
+    with pytest.raises(DownloadError) as caught:
+        download(bad.url, tmp_path)
+    assert str(caught.value).startswith(server.url(MISSING) + ":")
+    assert "smuggle" not in str(caught.value)
+
+
+def test_a_plain_media_url_expands_to_itself(server: MediaServer):
+    item = MediaItem(source=server.url("clip.mp4"), url=server.url("clip.mp4"))
+    assert expand_url(item) == [item]
+
+
+def test_an_unreachable_url_expands_to_a_problem_item(server: MediaServer):
+    url = server.url(MISSING)
+    [item] = expand_url(MediaItem(source=url, url=url))
+    assert item.problem and item.problem.startswith(url) and "404" in item.problem
+
+
+@pytest.mark.parametrize(
+    ("name", "why", "fix"),
+    [
+        (MISSING, "HTTP Error 404", "check the link"),
+        ("no/such/folder/clip.mp4", "HTTP Error 404", "check the link"),
+        ("feed.xml", "is a playlist", "entries"),
+    ],
+    ids=["missing-file", "missing-folder", "playlist-as-one-video"],
+)
+def test_download_errors_name_the_url_on_one_line_and_say_what_to_do(
+    server: MediaServer, tmp_path: Path, name: str, why: str, fix: str
+):
+    url = server.url(name)
+    with pytest.raises(DownloadError) as caught:
+        download(url, tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{url}: ")
+    assert "\n" not in message and why in message and fix in message
+    assert "caused by" not in message and "ERROR" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_connection_refused_is_a_download_error(tmp_path: Path):
+    with socket.socket() as probe_socket:  # a port that was just free, so nothing listens there
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/clip.mp4"
+    with pytest.raises(DownloadError) as caught:
+        download(url, tmp_path)
+    assert str(caught.value).startswith(f"{url}: ") and "check the network" in str(caught.value)
+
+
+def test_cli_run_on_a_feed_subtitles_the_good_entries_and_reports_the_missing_one(server: MediaServer, tmp_path: Path):
+    import pysrt
+
+    from subgen.cli import app
+
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    argv = ["run", server.url("feed.xml"), "--model", "tiny.en", "--output-dir", str(out)]
+    result = CliRunner().invoke(app, [*argv, "--report", str(report), "--quiet"])
+    assert result.exit_code == 1, result.output
+
+    srts = sorted(out.glob("*.en.srt"))
+    assert [p.name.split(" ")[0] for p in srts] == ["clip", "second"]
+    for srt in srts:
+        text = " ".join(cue.text for cue in pysrt.open(str(srt), encoding="utf-8")).lower()
+        assert "clubs" in text, f"{srt.name}: {text!r}"
+
+    items = {item["source"]: item for item in json.loads(report.read_text(encoding="utf-8"))["items"]}
+    assert list(items) == [server.url(name) for name in ENTRIES]
+    assert [items[server.url(name)]["status"] for name in GOOD] == ["ok", "ok"]
+    failed = items[server.url(MISSING)]
+    assert failed["status"] == "failed" and server.url(MISSING) in failed["error"]
+
+
+def test_same_file_name_under_different_urls_does_not_collide(server: MediaServer, tmp_path: Path):
+    first = download(server.url("clip.mp4"), tmp_path)
+    second = download(server.url("other/clip.mp4"), tmp_path)
+    assert first != second and first.is_file() and second.is_file()
+    assert download(server.url("other/clip.mp4"), tmp_path) == second, "names are stable across reruns"
