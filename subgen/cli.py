@@ -168,6 +168,11 @@ def _resolve_model(opts: TranscribeOptions):
     from subgen.models import resolve
 
     source = resolve(opts.model)
+    if opts.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: torch sees no CUDA GPU; use --device cpu or auto")
     if source.english_only and (opts.task == "translate" or opts.language not in (None, "en")):
         raise UsageError(
             f"model '{source.name}' is English-only; use --model base for "

@@ -72,6 +72,15 @@ def test_usage_errors_exit_2_before_any_model_loads(args, message, cards_clip, m
     assert not list(cards_clip.parent.glob("*.srt"))
 
 
+def test_cuda_without_a_gpu_is_a_usage_error(cards_clip):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    result = runner.invoke(app, ["run", str(cards_clip), "--device", "cuda"])
+    assert result.exit_code == 2 and "no CUDA GPU" in result.output
+
+
 def test_no_arguments_is_a_usage_error():
     assert runner.invoke(app, ["run"]).exit_code == 2
 

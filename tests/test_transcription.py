@@ -108,3 +108,21 @@ def test_late_audio_cues_stay_on_the_video_timeline(corpus, tmp_path):
     subs = pysrt.open(str(tmp_path / "late.en.srt"), encoding="utf-8")
     assert subs[0].start.ordinal >= 2800, "the first word is spoken 3 s into the video"
     assert normalize(srt_text(tmp_path / "late.en.srt")).startswith("and so my fellow americans")
+
+
+def test_initial_prompt_steers_the_decoder(cards_clip, tmp_path):
+    _run(str(cards_clip), "--model", "tiny.en", "--format", "txt", "-o", str(tmp_path / "plain"))
+    prompt = "ten of clubs, four of spades, seven of hearts, five of diamonds"
+    _run(str(cards_clip), "--model", "tiny.en", "--format", "txt", "-o", str(tmp_path / "primed"),
+         "--initial-prompt", prompt)
+    plain = (tmp_path / "plain" / "cards.en.txt").read_text(encoding="utf-8")
+    primed = (tmp_path / "primed" / "cards.en.txt").read_text(encoding="utf-8")
+    assert "10 of clubs" in plain, plain
+    assert "ten of clubs" in primed.lower(), primed
+
+
+def test_forced_language_skips_detection(corpus, tmp_path):
+    video = make_video(corpus / "es_fleurs_002.ogg", tmp_path / "clip.mp4")
+    _run(str(video), "--language", "es", "--format", "json")
+    data = json.loads((tmp_path / "clip.es.json").read_text(encoding="utf-8"))
+    assert data["language"] == "es" and data["task"] == "transcribe"

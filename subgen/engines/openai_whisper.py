@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,9 @@ class OpenAIWhisperEngine:
         """Decode the clip with word timestamps."""
         import whisper
 
-        with _progress_hook(progress):
+        with _progress_hook(progress), warnings.catch_warnings():
+            # openai-whisper warns on every translated clip; the JSON output documents word times instead.
+            warnings.filterwarnings("ignore", message="Word-level timestamps on translations")
             try:
                 result = whisper.transcribe(
                     self._model,
