@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -111,3 +112,25 @@ def test_summary_table_and_quiet(cards_clip, tmp_path):
     assert "cards.mp4" in loud.stderr and loud.stdout == ""
     quiet = runner.invoke(app, ["run", str(cards_clip), "--model", "tiny.en", "-o", str(tmp_path / "b"), "-q"])
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_make_subtitles_target_runs_a_folder(cards_clip, tmp_path):
+    """The README's batch target for users: make subtitles DIR=... ARGS=..."""
+    import shutil
+
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".venv" / ".installed").exists():
+        pytest.skip("make setup has not been run in this checkout")
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    folder = tmp_path / "my videos"
+    folder.mkdir()
+    shutil.copy(cards_clip, folder / "clip.mp4")
+    proc = subprocess.run(
+        ["make", "-s", "-C", str(repo), "subtitles", f"DIR={folder}", "ARGS=--model tiny.en --format srt,vtt --quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "clip.en.srt").is_file() and (folder / "clip.en.vtt").is_file()
