@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,10 @@ from subgen import __version__
 from subgen.config import DEFAULT_MODEL, CueOptions, OutputOptions, RunOptions, TranscribeOptions
 from subgen.errors import SubgenError
 from subgen.pipeline import FAILED, AudioProgress, Batch, Event, ItemFinished, ItemStarted
+from subgen.report import RunReport
+
+if TYPE_CHECKING:
+    from subgen.models import ModelSource
 
 app = typer.Typer(
     help="Batch subtitles for videos, folders, globs, URLs and playlists, with Whisper.",
@@ -91,7 +95,7 @@ def _usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
-def _summary(report) -> None:
+def _summary(report: RunReport) -> None:
     table = Table(title="subgen summary", title_justify="left")
     for column in ("item", "status", "audio s", "lang", "wall s", "× realtime"):
         table.add_column(column, justify="right" if column.endswith("s") or "×" in column else "left")
@@ -163,7 +167,7 @@ def run(
     raise typer.Exit(_run_batch(inputs, options, source, quiet, report))
 
 
-def _resolve_model(opts: TranscribeOptions):
+def _resolve_model(opts: TranscribeOptions) -> ModelSource:
     from subgen.config import UsageError
     from subgen.models import resolve
 
@@ -181,10 +185,11 @@ def _resolve_model(opts: TranscribeOptions):
     return source
 
 
-def _run_batch(inputs: list[str], options: RunOptions, source, quiet: bool, report_path: Path | None) -> int:
+def _run_batch(
+    inputs: list[str], options: RunOptions, source: ModelSource, quiet: bool, report_path: Path | None
+) -> int:
     from subgen.engines import load_engine
     from subgen.inputs import expand_inputs
-    from subgen.report import RunReport
 
     items = expand_inputs(inputs)
     progress = _Progress(enabled=not quiet)
