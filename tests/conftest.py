@@ -22,7 +22,10 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def corpus() -> Path:
     """The shared real-speech corpus (media + reference .txt per stem)."""
     if not CORPUS.is_dir():
-        pytest.skip(f"speech corpus not found at {CORPUS} (set SUBGEN_CORPUS)")
+        message = f"speech corpus not found at {CORPUS} (set SUBGEN_CORPUS)"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": CI must run the real-speech tests", pytrace=False)
+        pytest.skip(message)
     return CORPUS
 
 
