@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -19,6 +20,7 @@ from subgen.pipeline import FAILED, AudioProgress, Batch, Event, ItemFinished, I
 from subgen.report import RunReport
 
 if TYPE_CHECKING:
+    from subgen.evaluate import ErrorRates
     from subgen.models import ModelSource
 
 app = typer.Typer(
@@ -227,6 +229,65 @@ def _run_batch(
     if not quiet:
         _summary(report)
     return EXIT_FAILED if report.count(FAILED) else EXIT_OK
+
+
+@app.command("eval")
+def eval_(
+    reference: Annotated[Path, typer.Argument(help="Reference file or folder (txt, srt, vtt or subgen json).")],
+    hypothesis: Annotated[Path, typer.Argument(help="Hypothesis file or folder, matched to references by stem.")],
+    language: Annotated[str | None, typer.Option(help="Normalizer language (default: from names, else en).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Word and character error rates of HYPOTHESIS against REFERENCE, per file and in total."""
+    from subgen.evaluate import corpus_rates, score
+
+    try:
+        scores = score(reference, hypothesis, language)
+    except SubgenError as exc:
+        raise _usage_error(str(exc)) from None
+    total = corpus_rates(scores)
+    if as_json:
+        rows = [
+            {
+                "key": s.key,
+                "reference": str(s.reference),
+                "hypothesis": str(s.hypothesis),
+                "language": s.language,
+                **_rates_dict(s.rates),
+            }
+            for s in scores
+        ]
+        typer.echo(json.dumps({"files": rows, "total": _rates_dict(total)}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="subgen eval", title_justify="left")
+    for column in ("file", "lang", "WER", "CER", "S", "D", "I", "words"):
+        table.add_column(column, justify="left" if column in ("file", "lang") else "right")
+    for s in scores:
+        table.add_row(s.key, s.language, *_rates_cells(s.rates))
+    table.add_row("[bold]total[/]", "", *_rates_cells(total))
+    Console().print(table)
+
+
+def _rates_dict(r: ErrorRates) -> dict:
+    return {
+        "wer": round(r.wer, 4),
+        "cer": round(r.cer, 4),
+        "substitutions": r.substitutions,
+        "deletions": r.deletions,
+        "insertions": r.insertions,
+        "reference_words": r.reference_words,
+    }
+
+
+def _rates_cells(r: ErrorRates) -> list[str]:
+    return [
+        f"{r.wer:.3f}",
+        f"{r.cer:.3f}",
+        str(r.substitutions),
+        str(r.deletions),
+        str(r.insertions),
+        str(r.reference_words),
+    ]
 
 
 @app.command()

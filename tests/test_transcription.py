@@ -90,14 +90,18 @@ def test_base_detects_language_and_transcribes(corpus, tmp_path, stem, language,
 
 
 def test_translate_yields_english(corpus, tmp_path):
-    video = make_video(corpus / "de_fleurs_003.ogg", tmp_path / "talk.mp4")
-    _run(str(video), "--task", "translate", "--format", "txt")
-    text = normalize((tmp_path / "talk.en.txt").read_text(encoding="utf-8"), "en").split()
+    # The corpus file itself (Opus) rather than a re-encode: AAC encoders differ between ffmpeg builds,
+    # and a short translation is sensitive to that.
+    clip = tmp_path / "talk.ogg"
+    shutil.copy(corpus / "de_fleurs_000.ogg", clip)
+    _run(str(clip), "--task", "translate", "--format", "txt")
+    text = normalize((tmp_path / "talk.en.txt").read_text(encoding="utf-8"), "en")
+    words = text.split()
     english = {"the", "of", "and", "to", "a", "in", "is", "it", "that", "was", "for", "on", "are", "with"}
-    german = {"der", "die", "das", "und", "ist", "nicht", "ein", "eine", "zu", "mit", "von", "den"}
-    assert len(text) >= 8
-    assert sum(w in english for w in text) >= 3
-    assert sum(w in german for w in text) == 0
+    german = {"der", "die", "das", "und", "ist", "nicht", "ein", "eine", "zu", "mit", "von", "den", "um"}
+    assert "hong kong" in text, text
+    assert sum(w in english for w in words) >= 4, text
+    assert not any(w in german for w in words), text
 
 
 def test_late_audio_cues_stay_on_the_video_timeline(corpus, tmp_path):
@@ -113,8 +117,17 @@ def test_late_audio_cues_stay_on_the_video_timeline(corpus, tmp_path):
 def test_initial_prompt_steers_the_decoder(cards_clip, tmp_path):
     _run(str(cards_clip), "--model", "tiny.en", "--format", "txt", "-o", str(tmp_path / "plain"))
     prompt = "ten of clubs, four of spades, seven of hearts, five of diamonds"
-    _run(str(cards_clip), "--model", "tiny.en", "--format", "txt", "-o", str(tmp_path / "primed"),
-         "--initial-prompt", prompt)
+    _run(
+        str(cards_clip),
+        "--model",
+        "tiny.en",
+        "--format",
+        "txt",
+        "-o",
+        str(tmp_path / "primed"),
+        "--initial-prompt",
+        prompt,
+    )
     plain = (tmp_path / "plain" / "cards.en.txt").read_text(encoding="utf-8")
     primed = (tmp_path / "primed" / "cards.en.txt").read_text(encoding="utf-8")
     assert "10 of clubs" in plain, plain
