@@ -139,3 +139,14 @@ def test_forced_language_skips_detection(corpus, tmp_path):
     _run(str(video), "--language", "es", "--format", "json")
     data = json.loads((tmp_path / "clip.es.json").read_text(encoding="utf-8"))
     assert data["language"] == "es" and data["task"] == "transcribe"
+
+
+def test_real_engine_reports_audio_progress(tiny_engine, corpus):
+    from subgen.config import TranscribeOptions
+    from subgen.media import extract_audio
+
+    clip = extract_audio(corpus / "en_osr_us_000_0011_harvard_list02.wav")
+    seen: list[float] = []
+    tiny_engine.transcribe(clip, TranscribeOptions(model="tiny.en"), seen.append)
+    assert len(seen) >= 2, "a 33 s clip spans at least two 30 s windows"
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(clip.duration, abs=0.05)

@@ -117,12 +117,13 @@ def _to_transcript(result: dict, audio: AudioClip, model: str, task: str) -> Tra
 class _Bar:
     """Stands in for the tqdm bar inside whisper.transcribe and forwards its progress."""
 
-    def __init__(self, progress: ProgressFn, total: int) -> None:
+    def __init__(self, progress: ProgressFn) -> None:
         self._progress, self._done = progress, 0
+        self._seconds_per_frame = whisper_frame_seconds()
 
     def update(self, n: int) -> None:
         self._done += n
-        self._progress(self._done * whisper_frame_seconds())
+        self._progress(self._done * self._seconds_per_frame)
 
     def __enter__(self) -> _Bar:
         return self
@@ -151,7 +152,7 @@ def _progress_hook(progress: ProgressFn | None) -> Iterator[None]:
     class _Shim:
         @staticmethod
         def tqdm(*, total: int, **_: object) -> _Bar:
-            return _Bar(progress, total)
+            return _Bar(progress)
 
     wt.tqdm = _Shim
     try:
