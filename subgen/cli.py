@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from subgen import __version__
-from subgen.config import DEFAULT_MODEL, CueOptions, OutputOptions, RunOptions, TranscribeOptions
+from subgen.config import DEFAULT_MODEL, OutputOptions, RunOptions, TranscribeOptions, preset_options
 from subgen.errors import SubgenError
 from subgen.pipeline import FAILED, AudioProgress, Batch, Event, ItemFinished, ItemStarted
 from subgen.report import RunReport
@@ -147,8 +147,26 @@ def run(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Redo items whose subtitles exist.")] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the run summary as JSON here.")] = None,
-    max_chars: Annotated[int, typer.Option(help="Characters per subtitle line.")] = 42,
-    max_lines: Annotated[int, typer.Option(help="Lines per subtitle.")] = 2,
+    vad: Annotated[
+        bool, typer.Option(help="Voice activity detection: decode only speech, so silence and music get no text.")
+    ] = True,
+    condition_on_previous_text: Annotated[
+        bool,
+        typer.Option(
+            help="Feed each window the previous text: more consistent style, but one hallucination can loop on."
+        ),
+    ] = False,
+    preset: Annotated[str, typer.Option(help="Readability limits: netflix or bbc (flags below override).")] = "netflix",
+    max_chars: Annotated[int | None, typer.Option(help="Characters per line [preset: 42 netflix, 37 bbc].")] = None,
+    max_lines: Annotated[int | None, typer.Option(help="Lines per cue [preset: 2].")] = None,
+    max_cps: Annotated[
+        float | None, typer.Option(help="Reading speed, characters per second incl. spaces [netflix: 20].")
+    ] = None,
+    min_duration: Annotated[float | None, typer.Option(help="Shortest cue in seconds [preset: 0.833].")] = None,
+    max_duration: Annotated[float | None, typer.Option(help="Longest cue in seconds [preset: 7].")] = None,
+    min_gap: Annotated[
+        float | None, typer.Option(help="Gap between cues in seconds [preset: 2 frames of the video].")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -157,9 +175,23 @@ def run(
     try:
         options = RunOptions(
             transcribe=TranscribeOptions(
-                model=model, language=language, task=task, initial_prompt=initial_prompt, device=device
+                model=model,
+                language=language,
+                task=task,
+                initial_prompt=initial_prompt,
+                device=device,
+                vad=vad,
+                condition_on_previous_text=condition_on_previous_text,
             ),
-            cues=CueOptions(max_chars=max_chars, max_lines=max_lines),
+            cues=preset_options(
+                preset,
+                max_chars=max_chars,
+                max_lines=max_lines,
+                max_cps=max_cps,
+                min_duration=min_duration,
+                max_duration=max_duration,
+                min_gap=min_gap,
+            ),
             output=OutputOptions(formats=_parse_formats(format), output_dir=output_dir, overwrite=overwrite),
             download_dir=download_dir,
         )

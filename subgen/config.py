@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from subgen.errors import InputError
@@ -131,6 +131,8 @@ class TranscribeOptions:
     task: str = "transcribe"
     initial_prompt: str | None = None
     device: str = "auto"
+    vad: bool = True
+    condition_on_previous_text: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -143,16 +145,67 @@ class TranscribeOptions:
 
 @dataclass(frozen=True)
 class CueOptions:
-    """Limits that shape cues (the full readable-cue engine reads these too)."""
+    """Readability limits that shape cues; ``PRESETS`` holds the named sets, flags override single fields."""
 
+    preset: str = "netflix"
     max_chars: int = 42
     max_lines: int = 2
+    max_cps: float | None = 20.0
+    max_wpm: float | None = None
+    min_duration: float = 5 / 6
+    max_duration: float = 7.0
+    min_gap: float | None = None
+    gap_frames: int = 2
+    close_gap: float = 0.5
+    max_pause: float = 1.0
+    max_extend: float = 0.5
+    fps: float = 25.0
 
     def __post_init__(self) -> None:
         if self.max_chars < 10:
             raise UsageError(f"--max-chars must be at least 10, not {self.max_chars}")
         if self.max_lines < 1:
             raise UsageError(f"--max-lines must be at least 1, not {self.max_lines}")
+        if self.max_cps is not None and self.max_cps <= 0:
+            raise UsageError(f"--max-cps must be positive, not {self.max_cps}")
+        if not 0 < self.min_duration < self.max_duration:
+            raise UsageError(
+                f"--min-duration ({self.min_duration}) must be positive and below --max-duration ({self.max_duration})"
+            )
+        if self.min_gap is not None and not 0 <= self.min_gap < 1:
+            raise UsageError(f"--min-gap is in seconds and must be in [0, 1), not {self.min_gap}")
+        if self.fps <= 0:
+            raise UsageError(f"frame rate must be positive, not {self.fps}")
+
+    @property
+    def gap(self) -> float:
+        """The minimum gap between cues in seconds: ``min_gap``, else ``gap_frames`` at ``fps``."""
+        return self.min_gap if self.min_gap is not None else self.gap_frames / self.fps
+
+    def for_language(self, language: str | None) -> CueOptions:
+        """These limits adapted to ``language``: a character-based line limit for Chinese, Japanese, Korean."""
+        if language not in CJK_CPS:
+            return self
+        return replace(self, max_chars=min(self.max_chars, CJK_MAX_CHARS), max_cps=CJK_CPS[language], max_wpm=None)
+
+
+# Netflix's timed-text style guide: 16 characters per line for Chinese and Korean, and reading speeds
+# of 9 (Chinese), 4 (Japanese) and 12 (Korean) characters per second.
+CJK_MAX_CHARS = 16
+CJK_CPS = {"zh": 9.0, "yue": 9.0, "ja": 4.0, "ko": 12.0}
+
+PRESETS: dict[str, CueOptions] = {
+    "netflix": CueOptions(),
+    # BBC subtitle guidelines: 37 characters, 160-180 words per minute, gaps under a second closed.
+    "bbc": CueOptions(preset="bbc", max_chars=37, max_cps=None, max_wpm=180.0, min_duration=1.0, close_gap=1.0),
+}
+
+
+def preset_options(name: str, **overrides: object) -> CueOptions:
+    """The named preset with the given fields replaced (``None`` overrides are ignored)."""
+    if name not in PRESETS:
+        raise UsageError(f"unknown --preset '{name}'; choose from {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass(frozen=True)

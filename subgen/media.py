@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video|Subtitle|Data): (.*)")
 
 
@@ -45,6 +46,7 @@ class MediaInfo:
     audio_streams: int
     video_streams: int
     audio_codec: str | None
+    fps: float | None = None
 
 
 @functools.cache
@@ -127,7 +129,13 @@ def probe(path: Path) -> MediaInfo:
         audio_streams=len(audio),
         video_streams=len(video),
         audio_codec=audio[0].split(",")[0].split()[0] if audio else None,
+        fps=_parse_fps(video[0]) if video else None,
     )
+
+
+def _parse_fps(detail: str) -> float | None:
+    match = _FPS.search(detail)
+    return float(match.group(1)) if match and float(match.group(1)) > 0 else None
 
 
 def _parse_duration(text: str) -> float | None:
