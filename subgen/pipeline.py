@@ -9,12 +9,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from subgen import media
-from subgen.config import LANGUAGE_CODES, RunOptions
+from subgen.config import RunOptions
 from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine
 from subgen.errors import MediaError, SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
-from subgen.writers import WRITERS, Document, output_paths, remove_stale_temps, write_outputs
+from subgen.writers import (
+    WRITERS,
+    Document,
+    output_paths,
+    remove_stale_temps,
+    split_language_suffix,
+    write_outputs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +220,9 @@ def _languages_on_disk(base: Path, fmt: str) -> list[str]:
     if not base.parent.is_dir():
         return []
     ext = "." + WRITERS[fmt].extension
-    prefix = base.name + "."
     found = []
     for path in base.parent.iterdir():
-        name = path.name
-        if name.startswith(prefix) and name.endswith(ext):
-            lang = name[len(prefix) : -len(ext)]
-            if lang in LANGUAGE_CODES:
-                found.append(lang)
+        stem, lang, suffix = split_language_suffix(path.name)
+        if stem == base.name and lang and suffix == ext:
+            found.append(lang)
     return sorted(found)
