@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from subgen import media
-from subgen.config import RunOptions
+from subgen.config import CueOptions, RunOptions
 from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine
 from subgen.errors import MediaError, SubgenError
@@ -181,13 +181,13 @@ class Batch:
         if existing and not out.overwrite:
             log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
             return ItemResult(item.source, SKIPPED, outputs=tuple(existing.values()))
-        clip = self._audio(path)
+        info, clip = self._audio(path)
         engine = self._slot.get()
         total = clip.duration
         transcript = engine.transcribe(
             clip, self.options.transcribe, lambda done: self.on_event(AudioProgress(min(done, total), total))
         )
-        cues = transcript_to_cues(transcript, self.options.cues)
+        cues = transcript_to_cues(transcript, self._cue_options(info))
         paths = output_paths(base, transcript.language, out.formats)
         written = write_outputs(Document(tuple(cues), transcript), paths)
         return ItemResult(
@@ -198,12 +198,16 @@ class Batch:
         opts = self.options.transcribe
         return "en" if opts.task == "translate" else opts.language
 
+    def _cue_options(self, info: media.MediaInfo) -> CueOptions:
+        """The cue limits with gaps measured in this video's frames (the preset's 25 fps for audio)."""
+        return replace(self.options.cues, fps=info.fps) if info.fps else self.options.cues
+
     @staticmethod
-    def _audio(path: Path) -> media.AudioClip:
+    def _audio(path: Path) -> tuple[media.MediaInfo, media.AudioClip]:
         info = media.probe(path)
         if info.audio_streams == 0:
             raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
-        return media.extract_audio(path)
+        return info, media.extract_audio(path)
 
 
 def find_existing(base: Path, formats: tuple[str, ...], language: str | None) -> dict[str, Path] | None:
