@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from subgen.check import reading_chars
 from subgen.config import CueOptions
 from subgen.engines.base import Segment, Transcript, Word
 
@@ -56,11 +57,6 @@ class Cue:
     def text(self) -> str:
         """The lines joined with newlines."""
         return "\n".join(self.lines)
-
-
-def reading_chars(lines: Sequence[str]) -> int:
-    """Characters a viewer reads: all lines with spaces and punctuation, line breaks not counted."""
-    return sum(len(line.strip()) for line in lines)
 
 
 def _join(words: Sequence[Word]) -> str:

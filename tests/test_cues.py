@@ -8,11 +8,13 @@ from itertools import pairwise
 
 import pytest
 
+from subgen.check import check_cues, reading_chars
 from subgen.config import PRESETS, CueOptions, preset_options
-from subgen.cues import break_lines, reading_chars, transcript_to_cues, wrap
+from subgen.cues import break_lines, transcript_to_cues, wrap
 from subgen.engines.base import Segment, Transcript, Word
 
 NETFLIX = CueOptions(fps=25.0)
+HARD_RULES = ("line-length", "line-count", "max-duration", "min-gap", "overlap", "empty")
 
 
 def _words(text: str, start: float = 0.0, step: float = 0.3) -> tuple[Word, ...]:
@@ -209,3 +211,5 @@ def test_hard_rules_hold_on_random_transcripts(seed: int):
         assert b.start - a.end >= 0.08 - 1e-6
     words = [w for s in transcript.segments for w in s.words]
     assert cues[0].start == pytest.approx(words[0].start, abs=1e-3)
+    linted = check_cues(cues, NETFLIX).violations
+    assert {rule: n for rule, n in linted.items() if n and rule in HARD_RULES} == {}, "the linter agrees"
