@@ -106,3 +106,11 @@ def tiny_engine():
 def cards_clip(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-second real-speech mp4 (a spoken playing card), the cheapest real item."""
     return make_video(corpus / "en_pocketsphinx_cards_001.wav", tmp_path_factory.mktemp("cards") / "cards.mp4")
+
+
+@pytest.fixture(scope="session")
+def longform(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The default long-form video (benchmarks/longform.py): 13 utterances, known pauses, 17 s of noise and tone."""
+    from benchmarks.longform import build_longform
+
+    return build_longform(corpus, tmp_path_factory.mktemp("longform"))
