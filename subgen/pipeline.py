@@ -11,9 +11,12 @@ from pathlib import Path
 from subgen import media
 from subgen.config import CueOptions, RunOptions
 from subgen.cues import transcript_to_cues
-from subgen.engines.base import Engine
+from subgen.engines.base import Engine, ProgressFn, Transcript
 from subgen.errors import MediaError, SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
+from subgen.speech import decode_speech
+from subgen.suppress import suppress
+from subgen.vad import speech_regions
 from subgen.writers import (
     WRITERS,
     Document,
@@ -182,17 +185,36 @@ class Batch:
             log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
             return ItemResult(item.source, SKIPPED, outputs=tuple(existing.values()))
         info, clip = self._audio(path)
-        engine = self._slot.get()
-        total = clip.duration
-        transcript = engine.transcribe(
-            clip, self.options.transcribe, lambda done: self.on_event(AudioProgress(min(done, total), total))
-        )
+        transcript = self._transcript(clip)
         cues = transcript_to_cues(transcript, self._cue_options(info))
         paths = output_paths(base, transcript.language, out.formats)
         written = write_outputs(Document(tuple(cues), transcript), paths)
         return ItemResult(
             item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
         )
+
+    def _transcript(self, clip: media.AudioClip) -> Transcript:
+        """Decode ``clip`` (with VAD: only its speech; no speech, no engine) and remove hallucinations."""
+        opts, total = self.options.transcribe, clip.duration
+
+        def report(done: float) -> None:
+            self.on_event(AudioProgress(min(done, total), total))
+
+        def decode(audio: media.AudioClip, progress: ProgressFn) -> Transcript:
+            return self._slot.get().transcribe(audio, opts, progress)
+
+        if opts.vad:
+            regions = speech_regions(clip)
+            transcript = decode_speech(clip, regions, decode, report) if regions else self._silent(clip)
+        else:
+            regions, transcript = None, decode(clip, report)
+        report(total)
+        return suppress(transcript, regions)
+
+    def _silent(self, clip: media.AudioClip) -> Transcript:
+        """The transcript of a clip without speech: no language can be detected, so the forced one, else en."""
+        opts = self.options.transcribe
+        return Transcript(self._forced_language() or "en", (), clip.duration, opts.model, opts.task)
 
     def _forced_language(self) -> str | None:
         opts = self.options.transcribe

@@ -87,6 +87,7 @@ class OpenAIWhisperEngine:
                     language=options.language,
                     task=options.task,
                     initial_prompt=options.initial_prompt,
+                    condition_on_previous_text=options.condition_on_previous_text,
                     word_timestamps=True,
                     fp16=self.device == "cuda",
                     verbose=None,

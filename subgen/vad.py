@@ -1,0 +1,163 @@
+"""Voice activity detection: Silero VAD (the ONNX model faster-whisper ships) on onnxruntime, no torch."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subgen.errors import EngineError
+from subgen.media import SAMPLE_RATE, AudioClip
+
+log = logging.getLogger(__name__)
+
+WINDOW = 512
+"""Samples per Silero decision at 16 kHz (32 ms)."""
+CONTEXT = 64
+"""Samples of the previous window the model sees in front of each window."""
+STATE_SHAPE = (1, 1, 128)
+CHUNK_WINDOWS = 4096
+"""Windows per onnxruntime call; the LSTM state carries across calls, so this only bounds memory."""
+MODEL_PACKAGE, MODEL_FILE = "faster_whisper", "assets/silero_vad_v6.onnx"
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """How speech probabilities become regions (seconds); padding keeps word onsets and tails intact."""
+
+    threshold: float = 0.5
+    neg_threshold: float | None = None
+    min_speech: float = 0.25
+    min_silence: float = 1.0
+    speech_pad: float = 0.4
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"VAD threshold must be in (0, 1), not {self.threshold}")
+        if self.neg_threshold is not None and not 0 < self.neg_threshold <= self.threshold:
+            raise ValueError(f"VAD neg_threshold must be in (0, threshold], not {self.neg_threshold}")
+        if min(self.min_speech, self.min_silence, self.speech_pad) < 0:
+            raise ValueError("VAD durations must not be negative")
+
+    @property
+    def release(self) -> float:
+        """The probability under which an ongoing region counts as silence (hysteresis)."""
+        return self.neg_threshold if self.neg_threshold is not None else max(self.threshold - 0.15, 0.01)
+
+
+@dataclass(frozen=True)
+class SpeechRegion:
+    """A stretch of the clip's timeline (seconds) that holds speech, padding included."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+def model_path() -> Path:
+    """The Silero VAD ONNX file inside the installed faster-whisper package."""
+    from importlib import resources
+
+    try:
+        path = Path(str(resources.files(MODEL_PACKAGE) / MODEL_FILE))
+    except ModuleNotFoundError as exc:
+        raise EngineError(
+            "voice activity detection needs the Silero model from faster-whisper: pip install faster-whisper "
+            "(or run with --no-vad)"
+        ) from exc
+    if not path.is_file():
+        raise EngineError(f"{path}: Silero VAD model missing; reinstall faster-whisper (or run with --no-vad)")
+    return path
+
+
+@functools.cache
+def _session() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise EngineError("voice activity detection needs onnxruntime: pip install onnxruntime (or --no-vad)") from exc
+    opts = onnxruntime.SessionOptions()
+    # One thread is plenty (about 1000x realtime) and leaves the cores to the speech model.
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(model_path()), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def _framed(samples: np.ndarray) -> np.ndarray:
+    """Rows of CONTEXT + WINDOW samples: each window preceded by the tail of the one before it (zeros first)."""
+    padded = np.zeros(CONTEXT + -(-len(samples) // WINDOW) * WINDOW, dtype=np.float32)
+    padded[CONTEXT : CONTEXT + len(samples)] = samples
+    windows = len(padded[CONTEXT:]) // WINDOW
+    view = np.lib.stride_tricks.sliding_window_view(padded, CONTEXT + WINDOW)
+    return view[::WINDOW][:windows]
+
+
+def speech_probabilities(samples: np.ndarray) -> np.ndarray:
+    """Silero's speech probability for every 32 ms window of 16 kHz mono ``samples``."""
+    session = _session()
+    rows = _framed(np.asarray(samples, dtype=np.float32))
+    h = np.zeros(STATE_SHAPE, dtype=np.float32)
+    c = np.zeros(STATE_SHAPE, dtype=np.float32)
+    out = []
+    for first in range(0, len(rows), CHUNK_WINDOWS):
+        batch = np.ascontiguousarray(rows[first : first + CHUNK_WINDOWS])
+        probs, h, c = session.run(None, {"input": batch, "h": h, "c": c})
+        out.append(np.asarray(probs, dtype=np.float32).reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def _raw_regions(probs: np.ndarray, options: VadOptions) -> list[tuple[int, int]]:
+    """Window index spans [start, end) of speech: enter above threshold, leave after min_silence below release."""
+    window_s = WINDOW / SAMPLE_RATE
+    hold = max(1, round(options.min_silence / window_s))
+    spans, start, quiet_since = [], None, None
+    for i, p in enumerate(probs):
+        if start is None:
+            if p >= options.threshold:
+                start, quiet_since = i, None
+            continue
+        if p >= options.threshold or (p >= options.release and quiet_since is None):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = i
+        if quiet_since is not None and i - quiet_since + 1 >= hold:
+            spans.append((start, quiet_since))
+            start, quiet_since = None, None
+    if start is not None:
+        spans.append((start, quiet_since if quiet_since is not None else len(probs)))
+    min_windows = options.min_speech / window_s
+    return [(a, b) for a, b in spans if b - a >= min_windows]
+
+
+def regions_from_probabilities(probs: np.ndarray, duration: float, options: VadOptions) -> tuple[SpeechRegion, ...]:
+    """Padded, merged speech regions in seconds from per-window probabilities."""
+    window_s = WINDOW / SAMPLE_RATE
+    merged: list[SpeechRegion] = []
+    for a, b in _raw_regions(probs, options):
+        start = max(0.0, a * window_s - options.speech_pad)
+        end = min(duration, b * window_s + options.speech_pad)
+        if merged and start <= merged[-1].end:
+            merged[-1] = SpeechRegion(merged[-1].start, max(end, merged[-1].end))
+        else:
+            merged.append(SpeechRegion(start, end))
+    return tuple(merged)
+
+
+def speech_regions(clip: AudioClip, options: VadOptions | None = None) -> tuple[SpeechRegion, ...]:
+    """Where ``clip`` has speech, as padded regions on its timeline; empty when nobody speaks."""
+    if clip.sample_rate != SAMPLE_RATE:
+        raise EngineError(f"{clip.source}: VAD needs {SAMPLE_RATE} Hz audio, got {clip.sample_rate} Hz")
+    options = options or VadOptions()
+    regions = regions_from_probabilities(speech_probabilities(clip.samples), clip.duration, options)
+    speech = sum(r.duration for r in regions)
+    log.debug("%s: VAD found %d speech regions, %.1f of %.1f s", clip.source, len(regions), speech, clip.duration)
+    return regions
