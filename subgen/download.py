@@ -188,7 +188,12 @@ def _has_video(path: Path) -> bool:
 
 
 def _download_params(target_dir: Path, on_progress: Callable[[dict], None] | None, video: bool) -> dict[str, Any]:
+    from yt_dlp.postprocessor import MetadataParserPP
+
     target_dir.mkdir(parents=True, exist_ok=True)
+    # yt-dlp already replaces path separators in titles; leading dots, slashes and dashes would make
+    # hidden files and names that look like options, so they go before the file name is formed.
+    no_leading_dots = (MetadataParserPP.Actions.REPLACE, "title", r"^[\s./\\-]+", "")
     return {
         **_base_params(),
         "format": VIDEO_FORMAT if video else AUDIO_FORMAT,
@@ -198,6 +203,7 @@ def _download_params(target_dir: Path, on_progress: Callable[[dict], None] | Non
         "progress_hooks": [on_progress] if on_progress else [],
         # Merging separate video and audio streams needs ffmpeg: the same one subgen uses.
         "ffmpeg_location": ffmpeg_exe(),
+        "postprocessors": [{"key": "MetadataParser", "when": "pre_process", "actions": [no_leading_dots]}],
     }
 
 
