@@ -172,7 +172,7 @@ def run(
     task: Annotated[str, typer.Option(help="transcribe, or translate into English.")] = "transcribe",
     initial_prompt: Annotated[str | None, typer.Option(help="Text that primes vocabulary and style.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (fp16 on CUDA).")] = "auto",
-    format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt.")] = "srt",
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt, ass.")] = "srt",
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="Write here, mirroring the input tree.")
     ] = None,

@@ -243,7 +243,7 @@ def embed(video: Path, tracks: list[Track], out: Path, *, replace_languages: boo
         raise MediaError(f"{video}: the subtitle files hold no cues, so there is no track to embed")
     matroska = out.suffix.lower() in _MATROSKA_SUFFIXES
     codecs = [soft_codec(out, track) for track in tracks]
-    new_tags = [iso639_2(track.language, bibliographic=matroska) for track in tracks]
+    new_tags = [language_tag(track, out) for track in tracks]
     dropped = [i for i, lang in enumerate(source.subtitle_languages) if replace_languages and lang in new_tags]
     kept = len(source.subtitle_languages) - len(dropped)
     with tempfile.TemporaryDirectory(prefix="subgen-embed-") as work, _atomic_output(out, video) as tmp:
@@ -258,6 +258,12 @@ def embed(video: Path, tracks: list[Track], out: Path, *, replace_languages: boo
         _verify(tmp, source, subtitles=kept + len(tracks))
     log.info("%s: embedded %d subtitle track(s) into %s", video, len(tracks), out)
     return out
+
+
+def language_tag(track: Track, container: Path) -> str:
+    """ISO 639-2 as the container expects it: bibliographic in Matroska and QuickTime (``ger``), else ``deu``."""
+    bibliographic = container.suffix.lower() in _MATROSKA_SUFFIXES or container.suffix.lower() == ".mov"
+    return iso639_2(track.language, bibliographic=bibliographic)
 
 
 def _with_cues(tracks: list[Track]) -> list[Track]:
@@ -349,5 +355,4 @@ def _embedded_already(out: Path, info: media.MediaInfo, tracks: list[Track], in_
     """A finished ``.subtitled`` file, or (in place) a source that has a track in every new track's language."""
     if not in_place:
         return out.is_file()
-    matroska = out.suffix.lower() in _MATROSKA_SUFFIXES
-    return all(iso639_2(t.language, bibliographic=matroska) in info.subtitle_languages for t in tracks)
+    return all(language_tag(t, out) in info.subtitle_languages for t in tracks)
