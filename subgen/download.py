@@ -30,6 +30,14 @@ _HINTS = (
     (re.compile(r"HTTP Error (?:401|403)"), "the server refused access: the media may be private or need a login"),
     (re.compile(r"Unsupported URL"), "yt-dlp found no media there: link to the video or audio itself"),
     (
+        re.compile(r"not (?:made this video )?available (?:in|from) your (?:country|location)|geo.?restrict", re.I),
+        "the video is blocked where you are (geo-restriction); nothing subgen can change",
+    ),
+    (
+        re.compile(r"Video unavailable|has been removed|Private video|no longer available", re.I),
+        "the video was removed or made private; drop it from the list",
+    ),
+    (
         re.compile(r"Connection refused|timed out|Name or service not known|getaddrinfo|Temporary failure"),
         "check the network connection and the host name",
     ),

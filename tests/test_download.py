@@ -292,3 +292,25 @@ def test_cli_run_burn_on_a_page_downloads_the_picture_once_and_extracts_once(ser
     again = CliRunner().invoke(app, argv)
     assert again.exit_code == 0
     assert server.gets["/clip.mp4"] - clip_gets == 1, "a rerun downloaded the media again"
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        ("GeoRestrictedError", "geo-restriction"),
+        ("ExtractorError", "removed or made private"),
+    ],
+)
+def test_removed_and_geo_blocked_entries_get_their_own_hint(error: str, hint: str):
+    """yt-dlp's own exception types and wording for the cases a loopback server cannot produce."""
+    import yt_dlp.utils
+
+    from subgen.download import _failure
+
+    message = {
+        "GeoRestrictedError": "The uploader has not made this video available in your country",
+        "ExtractorError": "[youtube] abc: Video unavailable. This video has been removed by the uploader",
+    }[error]
+    exc = getattr(yt_dlp.utils, error)(message)
+    line = _failure("https://example.invalid/watch?v=abc", "download", exc)
+    assert line.startswith("https://example.invalid/watch?v=abc: download failed (") and hint in line
