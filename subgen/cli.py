@@ -23,6 +23,7 @@ from subgen.config import (
     RunOptions,
     SubtitleStyle,
     TranscribeOptions,
+    UsageError,
     VideoOptions,
     parse_tracks,
     preset_options,
@@ -32,7 +33,8 @@ from subgen.pipeline import FAILED, AudioProgress, Batch, DownloadProgress, Even
 from subgen.report import RunReport
 
 if TYPE_CHECKING:
-    from subgen.evaluate import ErrorRates
+    from subgen.check import CheckResult, FileCheck
+    from subgen.evaluate import ErrorRates, FileScore, TimingErrors
     from subgen.models import ModelSource
 
 app = typer.Typer(
@@ -157,6 +159,20 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 
 _STYLE = SubtitleStyle()
 
+# Readability flags shared by `run` (limits to produce) and `check` (limits to lint against).
+# Help texts avoid square brackets: Typer renders help as rich markup, which drops [text].
+PresetOption = Annotated[str, typer.Option(help="Readability limits: netflix or bbc (flags below override).")]
+MaxCharsOption = Annotated[int | None, typer.Option(help="Characters per line (preset: 42 netflix, 37 bbc).")]
+MaxLinesOption = Annotated[int | None, typer.Option(help="Lines per cue (preset: 2).")]
+MaxCpsOption = Annotated[
+    float | None, typer.Option(help="Reading speed, characters per second incl. spaces (netflix: 20).")
+]
+MinDurationOption = Annotated[float | None, typer.Option(help="Shortest cue in seconds (preset: 0.833).")]
+MaxDurationOption = Annotated[float | None, typer.Option(help="Longest cue in seconds (preset: 7).")]
+MinGapOption = Annotated[
+    float | None, typer.Option(help="Gap between cues in seconds (preset: 2 frames of the video).")
+]
+
 
 @app.command()
 def run(
@@ -190,17 +206,13 @@ def run(
             help="Feed each window the previous text: more consistent style, but one hallucination can loop on."
         ),
     ] = False,
-    preset: Annotated[str, typer.Option(help="Readability limits: netflix or bbc (flags below override).")] = "netflix",
-    max_chars: Annotated[int | None, typer.Option(help="Characters per line [preset: 42 netflix, 37 bbc].")] = None,
-    max_lines: Annotated[int | None, typer.Option(help="Lines per cue [preset: 2].")] = None,
-    max_cps: Annotated[
-        float | None, typer.Option(help="Reading speed, characters per second incl. spaces [netflix: 20].")
-    ] = None,
-    min_duration: Annotated[float | None, typer.Option(help="Shortest cue in seconds [preset: 0.833].")] = None,
-    max_duration: Annotated[float | None, typer.Option(help="Longest cue in seconds [preset: 7].")] = None,
-    min_gap: Annotated[
-        float | None, typer.Option(help="Gap between cues in seconds [preset: 2 frames of the video].")
-    ] = None,
+    preset: PresetOption = "netflix",
+    max_chars: MaxCharsOption = None,
+    max_lines: MaxLinesOption = None,
+    max_cps: MaxCpsOption = None,
+    min_duration: MinDurationOption = None,
+    max_duration: MaxDurationOption = None,
+    min_gap: MinGapOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     burn: Annotated[bool, typer.Option(help="Also write <stem>.subtitled.<ext> with the subtitles burnt in.")] = False,
@@ -266,7 +278,6 @@ def run(
 
 
 def _resolve_model(opts: TranscribeOptions) -> ModelSource:
-    from subgen.config import UsageError
     from subgen.models import resolve
 
     source = resolve(opts.model)
@@ -334,14 +345,14 @@ def eval_(
     language: Annotated[str | None, typer.Option(help="Normalizer language (default: from names, else en).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Word and character error rates of HYPOTHESIS against REFERENCE, per file and in total."""
-    from subgen.evaluate import corpus_rates, score
+    """Error rates of HYPOTHESIS against REFERENCE per file and in total, and cue timing errors when both have times."""
+    from subgen.evaluate import corpus_rates, corpus_timing, score
 
     try:
         scores = score(reference, hypothesis, language)
     except SubgenError as exc:
         raise _usage_error(str(exc)) from None
-    total = corpus_rates(scores)
+    total, timing = corpus_rates(scores), corpus_timing(scores)
     if as_json:
         rows = [
             {
@@ -350,18 +361,22 @@ def eval_(
                 "hypothesis": str(s.hypothesis),
                 "language": s.language,
                 **_rates_dict(s.rates),
+                "timing": s.timing.to_dict() if s.timing else None,
             }
             for s in scores
         ]
-        typer.echo(json.dumps({"files": rows, "total": _rates_dict(total)}, ensure_ascii=False, indent=2))
+        totals = {**_rates_dict(total), "timing": timing.to_dict() if timing else None}
+        typer.echo(json.dumps({"files": rows, "total": totals}, ensure_ascii=False, indent=2))
         return
     table = Table(title="subgen eval", title_justify="left")
     for column in ("file", "lang", "WER", "CER", "S", "D", "I", "words"):
         table.add_column(column, justify="left" if column in ("file", "lang") else "right")
     for s in scores:
-        table.add_row(s.key, s.language, *_rates_cells(s.rates))
+        table.add_row(escape(s.key), s.language, *_rates_cells(s.rates))
     table.add_row("[bold]total[/]", "", *_rates_cells(total))
     Console().print(table)
+    if timing is not None:
+        Console().print(_timing_table(scores, timing))
 
 
 def _rates_dict(r: ErrorRates) -> dict:
@@ -384,6 +399,116 @@ def _rates_cells(r: ErrorRates) -> list[str]:
         str(r.insertions),
         str(r.reference_words),
     ]
+
+
+def _timing_table(scores: list[FileScore], timing: TimingErrors) -> Table:
+    table = Table(title="cue timing (seconds, absolute errors)", title_justify="left")
+    table.add_column("file")
+    for column in ("ref cues", "missed", "start p50", "start p90", "end p50", "end p90", "in gaps"):
+        table.add_column(column.replace(" ", "\n"), justify="right")
+    for s in scores:
+        table.add_row(escape(s.key), *_timing_cells(s.timing))
+    table.add_row("[bold]total[/]", *_timing_cells(timing))
+    return table
+
+
+def _timing_cells(t: TimingErrors | None) -> list[str]:
+    if t is None:
+        return ["-"] * 7
+    errors = (t.start_error(0.5), t.start_error(0.9), t.end_error(0.5), t.end_error(0.9))
+    return [
+        str(t.reference_cues),
+        str(t.missed),
+        *("-" if e is None else f"{e:.2f}" for e in errors),
+        str(t.cues_in_gaps),
+    ]
+
+
+@app.command()
+def check(
+    subs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Subtitle files (srt, vtt, subgen json) or folders (their srt and vtt files, recursively)."
+        ),
+    ],
+    preset: PresetOption = "netflix",
+    max_chars: MaxCharsOption = None,
+    max_lines: MaxLinesOption = None,
+    max_cps: MaxCpsOption = None,
+    min_duration: MinDurationOption = None,
+    max_duration: MaxDurationOption = None,
+    min_gap: MinGapOption = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Video frame rate; the minimum gap is 2 frames (default: 25).")
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Language of every file (default: from NAME.LANG.srt); zh, ja, ko: 16 characters a line."),
+    ] = None,
+    min_conformance: Annotated[
+        float, typer.Option(help="Exit 1 when any file has a smaller share of cues that break no rule.")
+    ] = 0.99,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Lint subtitle files against a preset's limits: violations per rule and each file's conformance."""
+    from subgen.check import check_paths, total
+
+    try:
+        options = preset_options(
+            preset,
+            max_chars=max_chars,
+            max_lines=max_lines,
+            max_cps=max_cps,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            min_gap=min_gap,
+            fps=fps,
+        )
+        if not 0 <= min_conformance <= 1:
+            raise UsageError(f"--min-conformance is a share of cues in [0, 1], not {min_conformance}")
+        files = check_paths(subs, options, language)
+    except SubgenError as exc:
+        raise _usage_error(str(exc)) from None
+    summed = total([f.result for f in files])
+    below = [f for f in files if f.result.conformance < min_conformance]
+    if as_json:
+        payload = {
+            "preset": preset,
+            "min_conformance": min_conformance,
+            "passed": not below,
+            "files": [f.to_dict() for f in files],
+            "total": summed.to_dict(),
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        Console().print(_check_table(files, summed))
+    for f in below:
+        err.print(
+            f"{escape(str(f.path))}: {f.result.conformance:.2%} of cues conform, "
+            f"below --min-conformance {min_conformance:.2%}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(EXIT_FAILED if below else EXIT_OK)
+
+
+def _check_table(files: list[FileCheck], summed: CheckResult) -> Table:
+    rules = [rule for rule, count in summed.violations.items() if count]
+    table = Table(title="subgen check", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("lang")
+    # Rule ids as two-line headers ("reading" over "speed") keep the table narrow.
+    for column in ("cues", "conform", *rules):
+        table.add_column(column.replace("-", "\n"), justify="right")
+    for f in files:
+        cells = [str(f.result.violations[rule]) for rule in rules]
+        table.add_row(escape(str(f.path)), f.language or "-", str(f.result.cues), f"{f.result.conformance:.2%}", *cells)
+    cells = [str(summed.violations[rule]) for rule in rules]
+    table.add_row("[bold]total[/]", "", str(summed.cues), f"{summed.conformance:.2%}", *cells)
+    if summed.open_gaps:
+        table.caption = f"{summed.open_gaps} gaps within the preset's close-gap limit left open (informational)"
+    return table
 
 
 @app.command()
@@ -434,8 +559,6 @@ OverwriteOpt = Annotated[bool, typer.Option(help="Redo an existing <stem>.subtit
 
 def _check_video_run(options: RunOptions, source: ModelSource) -> None:
     """Problems of --tracks/--burn that must stop a run before any model loads."""
-    from subgen.config import UsageError
-
     if source.english_only and any(p.task == "translate" for p in options.passes()):
         raise UsageError(f"model '{source.name}' is English-only and cannot translate; use --model base for --tracks")
     if options.video.burn:
@@ -526,18 +649,21 @@ def embed_command(
 
 
 def _check_files(*paths: Path) -> None:
-    from subgen.config import UsageError
-
     for path in paths:
         if not path.is_file():
             raise UsageError(f"{path}: no such file; check the path")
 
 
 def _embed_tracks(subtitles: list[Path], languages: str | None) -> list:
-    from subgen.config import LANGUAGE_CODES, UsageError
-    from subgen.tracks import Track, language_from_name
+    from subgen.config import LANGUAGE_CODES
+    from subgen.tracks import Track
+    from subgen.writers import split_language_suffix
 
-    codes = [c.strip() for c in languages.split(",")] if languages else [language_from_name(p) for p in subtitles]
+    codes = (
+        [c.strip() for c in languages.split(",")]
+        if languages
+        else [split_language_suffix(p.name)[1] for p in subtitles]
+    )
     if len(codes) != len(subtitles):
         raise UsageError(f"--languages lists {len(codes)} codes for {len(subtitles)} subtitle files")
     unknown = [c for c in codes if c is not None and c not in LANGUAGE_CODES]

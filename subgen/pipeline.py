@@ -10,12 +10,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from subgen import media
-from subgen.config import LANGUAGE_CODES, RunOptions, TranscribeOptions
+from subgen.config import CueOptions, RunOptions, TranscribeOptions
 from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine
 from subgen.errors import MediaError, SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
-from subgen.writers import WRITERS, Document, output_paths, remove_stale_temps, write_outputs
+from subgen.writers import (
+    WRITERS,
+    Document,
+    output_paths,
+    remove_stale_temps,
+    split_language_suffix,
+    write_outputs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +188,13 @@ class Batch:
         if existing and not out.overwrite:
             log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
             return ItemResult(item.source, SKIPPED, outputs=tuple(existing.values()))
-        clip = self._audio(path)
+        info, clip = self._audio(path)
         engine = self._slot.get()
         total = clip.duration
         transcript = engine.transcribe(
             clip, self.options.transcribe, lambda done: self.on_event(AudioProgress(min(done, total), total))
         )
-        cues = transcript_to_cues(transcript, self.options.cues)
+        cues = transcript_to_cues(transcript, self._cue_options(info))
         paths = output_paths(base, transcript.language, out.formats)
         written = write_outputs(Document(tuple(cues), transcript, self.options.video.style), paths)
         return ItemResult(
@@ -248,12 +255,16 @@ class Batch:
         opts = self.options.transcribe
         return "en" if opts.task == "translate" else opts.language
 
+    def _cue_options(self, info: media.MediaInfo) -> CueOptions:
+        """The cue limits with gaps measured in this video's frames (the preset's 25 fps for audio)."""
+        return replace(self.options.cues, fps=info.fps) if info.fps else self.options.cues
+
     @staticmethod
-    def _audio(path: Path) -> media.AudioClip:
+    def _audio(path: Path) -> tuple[media.MediaInfo, media.AudioClip]:
         info = media.probe(path)
         if info.audio_streams == 0:
             raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
-        return media.extract_audio(path)
+        return info, media.extract_audio(path)
 
 
 def _merge(results: list[ItemResult]) -> ItemResult:
@@ -280,12 +291,9 @@ def _languages_on_disk(base: Path, fmt: str) -> list[str]:
     if not base.parent.is_dir():
         return []
     ext = "." + WRITERS[fmt].extension
-    prefix = base.name + "."
     found = []
     for path in base.parent.iterdir():
-        name = path.name
-        if name.startswith(prefix) and name.endswith(ext):
-            lang = name[len(prefix) : -len(ext)]
-            if lang in LANGUAGE_CODES:
-                found.append(lang)
+        stem, lang, suffix = split_language_suffix(path.name)
+        if stem == base.name and lang and suffix == ext:
+            found.append(lang)
     return sorted(found)

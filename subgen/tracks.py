@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from subgen.config import LANGUAGE_CODES
 from subgen.cues import Cue
 from subgen.errors import MediaError
 
@@ -60,12 +59,6 @@ def iso639_2(code: str | None, *, bibliographic: bool = False) -> str:
 def language_name(code: str | None) -> str:
     """The English name of a Whisper language code, or the code itself."""
     return _LANGUAGES[code][1] if code in _LANGUAGES else (code or "Unknown")
-
-
-def language_from_name(path: Path) -> str | None:
-    """The ``<lang>`` of a ``<stem>.<lang>.<ext>`` file name, when it is a Whisper language code."""
-    parts = path.name.split(".")
-    return parts[-2] if len(parts) >= 3 and parts[-2] in LANGUAGE_CODES else None
 
 
 @dataclass(frozen=True)

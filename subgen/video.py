@@ -21,8 +21,8 @@ from subgen.config import RunOptions, SubtitleStyle, VideoOptions
 from subgen.engines.base import Transcript
 from subgen.errors import MediaError
 from subgen.inputs import SUBTITLED
-from subgen.tracks import Track, iso639_2, language_from_name, language_name, read_cues
-from subgen.writers import TEMP_MARK, WRITERS, Document
+from subgen.tracks import Track, iso639_2, language_name, read_cues
+from subgen.writers import TEMP_MARK, WRITERS, Document, split_language_suffix
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,7 @@ def pass_track(outputs: tuple[Path, ...], task: str, container: Path) -> Track:
     for ext in _PREFERRED.get(container.suffix.lower(), _DEFAULT_PREFERRED):
         if ext in by_ext:
             path = by_ext[ext]
-            language = language_from_name(path)
+            language = split_language_suffix(path.name)[1]
             title = f"{language_name(language)} (translated)" if task == "translate" else None
             return Track(path, language, title, task)
     raise MediaError(f"{container}: no srt, vtt, ass or json subtitles to put into the video; add srt to --format")

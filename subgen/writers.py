@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from subgen.ass import render as render_ass
-from subgen.config import SubtitleStyle
+from subgen.config import LANGUAGE_CODES, SubtitleStyle
 from subgen.cues import Cue
 from subgen.engines.base import Transcript
 from subgen.errors import OutputError
@@ -134,6 +134,19 @@ WRITERS: dict[str, Writer] = {
 def output_paths(base: Path, language: str, formats: tuple[str, ...]) -> dict[str, Path]:
     """``<base>.<lang>.<ext>`` for each format."""
     return {f: base.with_name(f"{base.name}.{language}.{WRITERS[f].extension}") for f in formats}
+
+
+def split_language_suffix(name: str) -> tuple[str, str | None, str]:
+    """Split ``<stem>.<lang>.<ext>`` into its parts (``talk.en.srt`` -> ``talk``, ``en``, ``.srt``).
+
+    The language is None when the part before the extension is not a Whisper language code
+    (``talk.v2.srt`` -> ``talk.v2``, None, ``.srt``); the extension keeps its dot and case.
+    """
+    path = Path(name)
+    head, _, tail = path.stem.rpartition(".")
+    if head and tail in LANGUAGE_CODES:
+        return head, tail, path.suffix
+    return path.stem, None, path.suffix
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -107,3 +108,20 @@ def test_progress_events_and_timings(folder):
     assert progress[-1].done == pytest.approx(progress[-1].total)
     assert results[0].audio_seconds == pytest.approx(1.1, abs=0.15)
     assert results[0].realtime_factor and results[0].realtime_factor > 0
+
+
+@pytest.mark.parametrize(("container", "gap"), [("clip.mp4", 2 / 30), ("clip.wav", 2 / 25)])
+def test_cue_gaps_are_two_frames_of_the_video(tmp_path: Path, container: str, gap: float):
+    import pysrt
+    from conftest import ffmpeg
+
+    media = tmp_path / container
+    video = ["-f", "lavfi", "-i", "color=c=black:s=64x36:r=30"] if container.endswith(".mp4") else []
+    ffmpeg(*video, "-f", "lavfi", "-i", "sine=frequency=300:duration=20", "-t", "20", "-shortest", str(media))
+    options = RunOptions(transcribe=TranscribeOptions(vad=False))
+    results = Batch(options, lambda: FakeEngine(seconds_per_segment=4.0)).run(expand_inputs([str(media)]))
+    assert results[0].status == OK
+    cues = pysrt.open(str(tmp_path / f"{media.stem}.en.srt"))
+    assert len(cues) >= 3
+    gaps = [(b.start.ordinal - a.end.ordinal) / 1000 for a, b in itertools.pairwise(cues)]
+    assert gaps and all(g == pytest.approx(gap, abs=0.0015) for g in gaps), gaps
