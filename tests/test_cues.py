@@ -113,8 +113,9 @@ def test_reading_speed_extends_the_out_time_up_to_half_a_second():
 
 
 def test_extension_stops_two_frames_before_the_next_cue():
-    first = _segment("A rather quick remark indeed.", 0.0, step=0.2)
-    second = _segment("Then another one right away.", first.end + 0.2)
+    # Together they exceed two lines, so they cannot share a cue.
+    first = _segment("A rather quick remark about the weather this morning.", 0.0, step=0.25)
+    second = _segment("Then another one about the traffic right away.", first.end + 0.2)
     cues = _cues(first, second)
     assert cues[0].end == pytest.approx(cues[1].start - 0.08)
 
