@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pysrt
 import pytest
 from conftest import ffmpeg
 from typer.testing import CliRunner
@@ -386,9 +387,19 @@ def test_run_embed_tracks_original_and_translate_in_one_mkv(corpus: Path, tmp_pa
     out = tmp_path / "rede.subtitled.mkv"
     assert _subtitle_streams(out) == [("ger", "subrip"), ("eng", "subrip")]
     assert "English (translated)" in _ffmpeg_i(out) and "German" in _ffmpeg_i(out)
-    german = (tmp_path / "rede.de.srt").read_text(encoding="utf-8")
-    english = (tmp_path / "rede.en.srt").read_text(encoding="utf-8")
-    assert german != english
+    # Each track carries its own pass's cues (the model's wording varies between runs, so compare, do not judge).
+    for index, lang in enumerate(("de", "en")):
+        assert _track_texts(out, index) == _srt_texts(tmp_path / f"rede.{lang}.srt") != []
+
+
+def _track_texts(video: Path, index: int) -> list[str]:
+    argv = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", "file:" + str(video), "-map", f"0:s:{index}"]
+    srt = subprocess.run([*argv, "-f", "srt", "pipe:1"], capture_output=True, check=True).stdout.decode("utf-8")
+    return [item.text for item in pysrt.from_string(srt)]
+
+
+def _srt_texts(path: Path) -> list[str]:
+    return [item.text for item in pysrt.open(str(path), encoding="utf-8")]
 
 
 @pytest.mark.parametrize(
