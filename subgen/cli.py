@@ -6,6 +6,8 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,9 +17,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from subgen import __version__
-from subgen.config import DEFAULT_MODEL, OutputOptions, RunOptions, TranscribeOptions, UsageError, preset_options
+from subgen.config import (
+    DEFAULT_MODEL,
+    OutputOptions,
+    RunOptions,
+    SubtitleStyle,
+    TranscribeOptions,
+    UsageError,
+    VideoOptions,
+    parse_tracks,
+    preset_options,
+)
 from subgen.errors import SubgenError
-from subgen.pipeline import FAILED, AudioProgress, Batch, Event, ItemFinished, ItemStarted
+from subgen.pipeline import FAILED, AudioProgress, Batch, DownloadProgress, Event, ItemFinished, ItemStarted
 from subgen.report import RunReport
 
 if TYPE_CHECKING:
@@ -54,12 +66,13 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
 
 
 class _Progress:
-    """Two tqdm bars on stderr: items in the batch, audio seconds of the current item."""
+    """Two tqdm bars on stderr: items in the batch, audio seconds (or downloaded bytes) of the current item."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.items = None
         self.audio = None
+        self.download = None
 
     def __call__(self, event: Event) -> None:
         if not self.enabled:
@@ -71,18 +84,36 @@ class _Progress:
                 self.items = tqdm(total=event.total, unit="file", desc="files", position=0, file=sys.stderr)
             self.items.set_postfix_str(Path(event.source).name[:40])
         elif isinstance(event, AudioProgress):
+            self._close_download()
             if self.audio is None:
                 self.audio = tqdm(
                     total=round(event.total, 1), unit="s", desc="audio", position=1, leave=False, file=sys.stderr
                 )
             self.audio.n = round(event.done, 1)
             self.audio.refresh()
+        elif isinstance(event, DownloadProgress):
+            self._download(event)
         elif isinstance(event, ItemFinished):
             self._close_audio()
             if self.items is not None:
                 self.items.update(1)
 
+    def _download(self, event: DownloadProgress) -> None:
+        from tqdm import tqdm
+
+        if self.download is None:
+            self.download = tqdm(unit="B", unit_scale=True, desc="download", position=1, leave=False, file=sys.stderr)
+        self.download.total = event.total
+        self.download.n = event.done
+        self.download.refresh()
+
+    def _close_download(self) -> None:
+        if self.download is not None:
+            self.download.close()
+            self.download = None
+
     def _close_audio(self) -> None:
+        self._close_download()
         if self.audio is not None:
             self.audio.close()
             self.audio = None
@@ -106,7 +137,7 @@ def _summary(report: RunReport) -> None:
     for r in report.results:
         style = {"ok": "green", "skipped": "yellow", "failed": "red"}[r.status]
         table.add_row(
-            Path(r.source).name if "://" not in r.source else r.source,
+            escape(Path(r.source).name if "://" not in r.source else r.source),
             f"[{style}]{r.status}[/]",
             f"{r.audio_seconds:.1f}" if r.audio_seconds else "-",
             r.language or "-",
@@ -125,6 +156,8 @@ def _summary(report: RunReport) -> None:
 def _parse_formats(value: str) -> tuple[str, ...]:
     return tuple(f.strip().lower() for f in value.split(",") if f.strip())
 
+
+_STYLE = SubtitleStyle()
 
 # Readability flags shared by `run` (limits to produce) and `check` (limits to lint against).
 # Help texts avoid square brackets: Typer renders help as rich markup, which drops [text].
@@ -155,7 +188,7 @@ def run(
     task: Annotated[str, typer.Option(help="transcribe, or translate into English.")] = "transcribe",
     initial_prompt: Annotated[str | None, typer.Option(help="Text that primes vocabulary and style.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (fp16 on CUDA).")] = "auto",
-    format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt.")] = "srt",
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt, ass.")] = "srt",
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="Write here, mirroring the input tree.")
     ] = None,
@@ -182,6 +215,25 @@ def run(
     min_gap: MinGapOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    burn: Annotated[bool, typer.Option(help="Also write <stem>.subtitled.<ext> with the subtitles burnt in.")] = False,
+    embed: Annotated[
+        bool, typer.Option(help="Also write <stem>.subtitled.<ext> with the subtitles as a soft track (no re-encode).")
+    ] = False,
+    in_place: Annotated[bool, typer.Option(help="--embed into the source itself (replaced once verified).")] = False,
+    keep_video: Annotated[
+        bool, typer.Option(help="Download URLs with the picture even without --burn/--embed.")
+    ] = False,
+    tracks: Annotated[
+        str | None, typer.Option(help="Subtitle passes: original, en (translation) or both, e.g. original,en.")
+    ] = None,
+    font: FontOpt = _STYLE.font,
+    font_size: FontSizeOpt = _STYLE.font_size,
+    outline: OutlineOpt = _STYLE.outline,
+    position: PositionOpt = _STYLE.position,
+    margin: MarginOpt = _STYLE.margin,
+    ass_style: AssStyleOpt = None,
+    fonts_dir: FontsDirOpt = None,
+    crf: CrfOpt = 18,
 ) -> None:
     """Transcribe INPUTS and write subtitles next to each one (or under --output-dir)."""
     _setup_logging(quiet, verbose)
@@ -207,8 +259,19 @@ def run(
             ),
             output=OutputOptions(formats=_parse_formats(format), output_dir=output_dir, overwrite=overwrite),
             download_dir=download_dir,
+            video=VideoOptions(
+                burn=burn,
+                embed=embed,
+                in_place=in_place,
+                keep_video=keep_video,
+                style=SubtitleStyle(font, font_size, outline, position, margin, ass_style),
+                fonts_dir=fonts_dir,
+                crf=crf,
+            ),
+            tracks=parse_tracks(tracks, task),
         )
         source = _resolve_model(options.transcribe)
+        _check_video_run(options, source)
     except SubgenError as exc:
         raise _usage_error(str(exc)) from None
     raise typer.Exit(_run_batch(inputs, options, source, quiet, report))
@@ -473,6 +536,140 @@ def models() -> None:
 def version() -> None:
     """Print subgen's version."""
     typer.echo(__version__)
+
+
+# ---------------------------------------------------------------- subtitles into the video
+
+FontOpt = Annotated[str, typer.Option(help="Font family (fontconfig name) for burn-in and ASS.")]
+FontSizeOpt = Annotated[float, typer.Option(help="Font size in pixels of a 288-line frame (scales with the video).")]
+OutlineOpt = Annotated[float, typer.Option(help="Black outline width around the white text.")]
+PositionOpt = Annotated[str, typer.Option(help="bottom or top.")]
+MarginOpt = Annotated[int, typer.Option(help="Distance from the frame edge, same units as --font-size.")]
+AssStyleOpt = Annotated[
+    str | None,
+    typer.Option(help="Raw ASS style fields overriding the above, e.g. 'PrimaryColour=&H0000FFFF,Bold=1'."),
+]
+FontsDirOpt = Annotated[
+    Path | None, typer.Option(help="Folder of extra fonts (e.g. CJK) for burn-in, used by libass and fontconfig.")
+]
+CrfOpt = Annotated[int, typer.Option(help="x264 quality for burn-in (0-51, lower is better).")]
+OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Write here instead of beside VIDEO.")]
+OverwriteOpt = Annotated[bool, typer.Option(help="Redo an existing <stem>.subtitled.<ext>.")]
+
+
+def _check_video_run(options: RunOptions, source: ModelSource) -> None:
+    """Problems of --tracks/--burn that must stop a run before any model loads."""
+    if source.english_only and any(p.task == "translate" for p in options.passes()):
+        raise UsageError(f"model '{source.name}' is English-only and cannot translate; use --model base for --tracks")
+    if options.video.burn:
+        from subgen.video import check_burn_support
+
+        check_burn_support()
+
+
+def _subtitled_target(video: Path, output_dir: Path | None, suffix: str) -> Path:
+    from subgen.video import subtitled_path
+
+    base = (output_dir / video.stem) if output_dir is not None else video.with_suffix("")
+    return subtitled_path(base, suffix)
+
+
+def _finish(action: Callable[[], Path], target: Path, overwrite: bool) -> None:
+    """Run a burn/embed command's action: the written path on stdout, errors as one line with exit 1."""
+    if target.exists() and not overwrite:
+        err.print(f"{target} exists; use --overwrite to redo it", markup=False, highlight=False)
+        typer.echo(str(target))
+        return
+    try:
+        written = action()
+    except SubgenError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    typer.echo(str(written))
+
+
+@app.command("burn")
+def burn_command(
+    video: Annotated[Path, typer.Argument(help="The video to burn subtitles into.")],
+    subtitles: Annotated[Path, typer.Argument(help="srt, vtt, ass or subgen json (ASS keeps its own styles).")],
+    output_dir: OutputDirOpt = None,
+    overwrite: OverwriteOpt = False,
+    font: FontOpt = _STYLE.font,
+    font_size: FontSizeOpt = _STYLE.font_size,
+    outline: OutlineOpt = _STYLE.outline,
+    position: PositionOpt = _STYLE.position,
+    margin: MarginOpt = _STYLE.margin,
+    ass_style: AssStyleOpt = None,
+    fonts_dir: FontsDirOpt = None,
+    crf: CrfOpt = 18,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Render SUBTITLES into VIDEO's picture as <stem>.subtitled.<ext> (video re-encoded, audio copied)."""
+    from subgen import video as video_mod
+
+    _setup_logging(False, verbose)
+    try:
+        style = SubtitleStyle(font, font_size, outline, position, margin, ass_style)
+        options = VideoOptions(burn=True, style=style, fonts_dir=fonts_dir, crf=crf)
+        _check_files(video, subtitles)
+        target = _subtitled_target(video, output_dir, video_mod.burn_suffix(video))
+        video_mod.check_burn_support(target.suffix.lower())
+    except SubgenError as exc:
+        raise _usage_error(str(exc)) from None
+    _finish(partial(video_mod.burn, video, subtitles, target, options), target, overwrite)
+
+
+@app.command("embed")
+def embed_command(
+    video: Annotated[Path, typer.Argument(help="The video to add subtitle tracks to (mp4, mov, mkv or webm).")],
+    subtitles: Annotated[
+        list[Path], typer.Argument(help="Subtitle files, one track each; <stem>.<lang>.<ext> names set the language.")
+    ],
+    languages: Annotated[
+        str | None, typer.Option(help="Comma list of language codes, one per file (default: from the names).")
+    ] = None,
+    output_dir: OutputDirOpt = None,
+    in_place: Annotated[
+        bool, typer.Option(help="Replace VIDEO itself once the new file is verified (same-language tracks replaced).")
+    ] = False,
+    overwrite: OverwriteOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Mux SUBTITLES into VIDEO as soft tracks, nothing re-encoded: <stem>.subtitled.<ext>, or --in-place."""
+    from subgen import video as video_mod
+
+    _setup_logging(False, verbose)
+    try:
+        _check_files(video, *subtitles)
+        tracks = _embed_tracks(subtitles, languages)
+    except SubgenError as exc:
+        raise _usage_error(str(exc)) from None
+    target = video if in_place else _subtitled_target(video, output_dir, video.suffix)
+    _finish(partial(video_mod.embed, video, tracks, target, replace_languages=in_place), target, overwrite or in_place)
+
+
+def _check_files(*paths: Path) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file; check the path")
+
+
+def _embed_tracks(subtitles: list[Path], languages: str | None) -> list:
+    from subgen.config import LANGUAGE_CODES
+    from subgen.tracks import Track
+    from subgen.writers import split_language_suffix
+
+    codes = (
+        [c.strip() for c in languages.split(",")]
+        if languages
+        else [split_language_suffix(p.name)[1] for p in subtitles]
+    )
+    if len(codes) != len(subtitles):
+        raise UsageError(f"--languages lists {len(codes)} codes for {len(subtitles)} subtitle files")
+    unknown = [c for c in codes if c is not None and c not in LANGUAGE_CODES]
+    if unknown:
+        raise UsageError(f"--languages: {', '.join(unknown)} is not a Whisper language code (e.g. en, de)")
+    return [Track(path, code) for path, code in zip(subtitles, codes, strict=True)]
 
 
 def main() -> None:

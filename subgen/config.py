@@ -236,3 +236,135 @@ class RunOptions:
     cues: CueOptions = field(default_factory=CueOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
     download_dir: Path | None = None
+    video: VideoOptions = field(default_factory=lambda: VideoOptions())  # defined below, with the video options
+    tracks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.video.active and not set(self.output.formats) & {"srt", "vtt", "ass", "json"}:
+            raise UsageError("--burn/--embed need timed subtitles: add srt (or vtt, ass, json) to --format")
+
+    def passes(self) -> list[TranscribeOptions]:
+        """One decoding pass per subtitle track: the original language first, then the English translation."""
+        if not self.tracks:
+            return [self.transcribe]
+        tasks = [task for track, task in (("original", "transcribe"), ("en", "translate")) if track in self.tracks]
+        return [replace(self.transcribe, task=task) for task in tasks]
+
+
+POSITIONS = ("bottom", "top")
+TRACKS = ("original", "en")
+# The [V4+ Styles] fields a raw --ass-style may set (names as in ASS's Format line, compared case-insensitively).
+ASS_STYLE_FIELDS = (
+    "Fontname",
+    "Fontsize",
+    "PrimaryColour",
+    "SecondaryColour",
+    "OutlineColour",
+    "BackColour",
+    "Bold",
+    "Italic",
+    "Underline",
+    "StrikeOut",
+    "ScaleX",
+    "ScaleY",
+    "Spacing",
+    "Angle",
+    "BorderStyle",
+    "Outline",
+    "Shadow",
+    "Alignment",
+    "MarginL",
+    "MarginR",
+    "MarginV",
+    "Encoding",
+)
+
+
+@dataclass(frozen=True)
+class SubtitleStyle:
+    """How ASS and burnt-in subtitles look; sizes are pixels of a 288-line frame, scaled to the video's height."""
+
+    font: str = "Arial"
+    font_size: float = 20.0
+    outline: float = 2.0
+    position: str = "bottom"
+    margin: int = 16
+    ass_style: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.font.strip() or any(c in self.font for c in ",\r\n"):
+            raise UsageError(f"--font must be a font family name without commas, not '{self.font}'")
+        if not 0 < self.font_size <= 200:
+            raise UsageError(f"--font-size must be in (0, 200], not {self.font_size}")
+        if not 0 <= self.outline <= 20:
+            raise UsageError(f"--outline must be in [0, 20], not {self.outline}")
+        if self.position not in POSITIONS:
+            raise UsageError(f"--position must be one of {', '.join(POSITIONS)}, not '{self.position}'")
+        if not 0 <= self.margin <= 200:
+            raise UsageError(f"--margin must be in [0, 200], not {self.margin}")
+        self.overrides()  # a malformed --ass-style is a usage error now, not a failed encode later
+
+    def overrides(self) -> dict[str, str]:
+        """The raw ``--ass-style`` as ASS style fields (``Key=Value`` pairs separated by commas or semicolons)."""
+        if not self.ass_style:
+            return {}
+        known = {name.lower(): name for name in ASS_STYLE_FIELDS}
+        fields = {}
+        for pair in self.ass_style.replace(";", ",").split(","):
+            key, sep, value = (part.strip() for part in pair.partition("="))
+            if not pair.strip():
+                continue
+            if not sep or key.lower() not in known or not value or "\n" in value or "\r" in value:
+                raise UsageError(
+                    f"--ass-style: '{pair.strip()}' is not Key=Value with an ASS style field "
+                    f"({', '.join(ASS_STYLE_FIELDS)})"
+                )
+            fields[known[key.lower()]] = value
+        return fields
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """What ``--burn`` / ``--embed`` make of each item's video; ``keep_video`` only asks downloads for the picture."""
+
+    burn: bool = False
+    embed: bool = False
+    in_place: bool = False
+    keep_video: bool = False
+    style: SubtitleStyle = field(default_factory=SubtitleStyle)
+    fonts_dir: Path | None = None
+    crf: int = 18
+    x264_preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.burn and self.embed:
+            raise UsageError("--burn and --embed both write <stem>.subtitled.<ext>; choose one")
+        if self.in_place and not self.embed:
+            raise UsageError("--in-place only applies to --embed (burning in re-encodes the picture)")
+        if self.fonts_dir is not None and not self.fonts_dir.is_dir():
+            raise UsageError(f"--fonts-dir {self.fonts_dir}: not a folder")
+        if not 0 <= self.crf <= 51:
+            raise UsageError(f"--crf must be in [0, 51], not {self.crf}")
+
+    @property
+    def active(self) -> bool:
+        """True when a video file is written."""
+        return self.burn or self.embed
+
+    @property
+    def needs_picture(self) -> bool:
+        """True when downloads must include the video, not only the audio."""
+        return self.active or self.keep_video
+
+
+def parse_tracks(value: str | None, task: str) -> tuple[str, ...]:
+    """``--tracks original,en`` as a checked tuple (empty: one pass with ``--task``)."""
+    if not value:
+        return ()
+    tracks = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
+    unknown = [t for t in tracks if t not in TRACKS]
+    if unknown or not tracks:
+        raise UsageError(f"--tracks takes a comma list of {', '.join(TRACKS)}, not '{value}'")
+    if task == "translate" and "en" not in tracks:
+        raise UsageError("--task translate conflicts with --tracks without 'en'; add en to --tracks")
+    return tracks

@@ -47,6 +47,7 @@ MEDIA_EXTENSIONS = frozenset(
 )
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+SUBTITLED = "subtitled"  # the infix of burn-in and embed outputs: <stem>.subtitled.<ext>
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ def is_media(path: Path) -> bool:
     return path.suffix.lower() in MEDIA_EXTENSIONS
 
 
+def is_subtitled_copy(path: Path) -> bool:
+    """True for subgen's own ``<stem>.subtitled.<ext>`` outputs, which folder and glob scans leave out."""
+    return path.stem.endswith("." + SUBTITLED)
+
+
 def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
@@ -89,7 +95,7 @@ def _scan_folder(folder: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             candidate = Path(dirpath) / name
-            if not name.startswith(".") and is_media(candidate):
+            if not name.startswith(".") and is_media(candidate) and not is_subtitled_copy(candidate):
                 found.append(candidate)
     return sorted(found)
 
@@ -122,7 +128,11 @@ def _expand_one(arg: str) -> list[MediaItem]:
     if path.exists():
         return [MediaItem(source=arg, path=path, root=path.parent)]
     if _GLOB_CHARS.search(arg):
-        files = [m for m in sorted(Path(p) for p in glob.glob(arg, recursive=True)) if m.is_file() and is_media(m)]
+        files = [
+            m
+            for m in sorted(Path(p) for p in glob.glob(arg, recursive=True))
+            if m.is_file() and is_media(m) and not is_subtitled_copy(m)
+        ]
         if not files:
             return [MediaItem(source=arg, problem=f"{arg}: pattern matches no media files; check the glob")]
         root = _glob_root(arg)

@@ -21,6 +21,7 @@ SAMPLE_RATE = 16000
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video|Subtitle|Data): (.*)")
+_SUBTITLE_LANGUAGE = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\((\w+)\))?.*?: Subtitle: ")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class MediaInfo:
     video_streams: int
     audio_codec: str | None
     fps: float | None = None
+    subtitle_languages: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -73,12 +75,24 @@ def ffmpeg_arg(path: Path) -> str:
     return "file:" + str(path.absolute())
 
 
-def run_ffmpeg(args: list[str], *, what: Path, capture_stdout: bool = False) -> subprocess.CompletedProcess:
-    """Run ffmpeg with ``args``; raise MediaError naming ``what`` with ffmpeg's last stderr line."""
+def run_ffmpeg(
+    args: list[str],
+    *,
+    what: Path,
+    capture_stdout: bool = False,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run ffmpeg with ``args`` (in ``cwd``, with extra ``env``); raise MediaError naming ``what``."""
     argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
-    log.debug("ffmpeg argv: %s", argv)
+    log.debug("ffmpeg argv: %s (cwd %s)", argv, cwd)
     proc = subprocess.run(
-        argv, stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        argv,
+        stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, **env} if env else None,
     )
     if proc.returncode != 0:
         raise MediaError(f"{what}: ffmpeg failed: {_last_line(proc.stderr)}")
@@ -130,6 +144,7 @@ def probe(path: Path) -> MediaInfo:
         video_streams=len(video),
         audio_codec=audio[0].split(",")[0].split()[0] if audio else None,
         fps=_parse_fps(video[0]) if video else None,
+        subtitle_languages=tuple(m.group(1) or "und" for m in _SUBTITLE_LANGUAGE.finditer(text)),
     )
 
 

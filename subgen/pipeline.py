@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from subgen import media
-from subgen.config import CueOptions, RunOptions
+from subgen.config import CueOptions, RunOptions, TranscribeOptions
 from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine, ProgressFn, Transcript
 from subgen.errors import MediaError, SubgenError
@@ -75,7 +76,15 @@ class ItemFinished:
     result: ItemResult
 
 
-Event = ItemStarted | AudioProgress | ItemFinished
+@dataclass(frozen=True)
+class DownloadProgress:
+    """Progress event: ``done`` of ``total`` bytes (None when unknown) of the current URL downloaded."""
+
+    done: float
+    total: float | None
+
+
+Event = ItemStarted | AudioProgress | ItemFinished | DownloadProgress
 EventFn = Callable[[Event], None]
 
 
@@ -112,6 +121,8 @@ class Batch:
     on_event: EventFn = lambda event: None
     _slot: _EngineSlot = field(init=False)
     _base: Path | None = field(init=False, default=None)
+    _infos: dict[str, dict] = field(init=False, default_factory=dict)
+    _downloads: dict[str, Path] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._slot = _EngineSlot(self.engine_factory)
@@ -145,13 +156,13 @@ class Batch:
 
         expanded: list[MediaItem] = []
         for item in items:
-            expanded.extend(expand_url(item) if item.is_url and not item.problem else [item])
+            expanded.extend(expand_url(item, self._infos) if item.is_url and not item.problem else [item])
         return expanded
 
     def _process(self, item: MediaItem) -> ItemResult:
         started, loaded_before = time.monotonic(), self._slot.load_seconds
         try:
-            result = self._transcribe_item(item)
+            result = self._subtitle_item(item)
         except SubgenError as exc:
             log.error("%s", exc)
             result = ItemResult(item.source, FAILED, error=str(exc))
@@ -166,11 +177,7 @@ class Batch:
         if item.problem:
             raise SubgenError(item.problem)
         if item.is_url:
-            from subgen.download import download
-
-            assert item.url is not None
-            target = self.options.download_dir or self.options.output.output_dir or Path.cwd()
-            return download(item.url, target)
+            return self._download(item)
         assert item.path is not None
         return item.path
 
@@ -188,7 +195,7 @@ class Batch:
         transcript = self._transcript(clip)
         cues = transcript_to_cues(transcript, self._cue_options(info))
         paths = output_paths(base, transcript.language, out.formats)
-        written = write_outputs(Document(tuple(cues), transcript), paths)
+        written = write_outputs(Document(tuple(cues), transcript, self.options.video.style), paths)
         return ItemResult(
             item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
         )
@@ -216,6 +223,56 @@ class Batch:
         opts = self.options.transcribe
         return Transcript(self._forced_language() or "en", (), clip.duration, opts.model, opts.task)
 
+    def _download(self, item: MediaItem) -> Path:
+        """The item's file, downloaded once per batch (with the picture when a video output needs it)."""
+        from subgen.download import download
+
+        assert item.url is not None
+        if item.url not in self._downloads:
+            target = self.options.download_dir or self.options.output.output_dir or Path.cwd()
+            self._downloads[item.url] = download(
+                item.url,
+                target,
+                self._download_progress,
+                video=self.options.video.needs_picture,
+                info=self._infos.get(item.url),
+            )
+        return self._downloads[item.url]
+
+    def _download_progress(self, status: dict) -> None:
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        self.on_event(DownloadProgress(float(status.get("downloaded_bytes") or 0), total))
+
+    def _subtitle_item(self, item: MediaItem) -> ItemResult:
+        """Subtitles from every pass (``--tracks``), then the subtitled video when --burn or --embed asks."""
+        passes = self.options.passes()
+        results = [self._pass(options)._transcribe_item(item) for options in passes]
+        merged = _merge(results)
+        if not self.options.video.active:
+            return merged
+        from subgen import video
+
+        path = self._local_path(item)
+        base = self._output_base(item, path)
+        tracks = [video.pass_track(r.outputs, opts.task, path) for opts, r in zip(passes, results, strict=True)]
+        written, made = video.subtitled_video(self.options, path, base, video.ordered(tracks, self.options.tracks))
+        if written is None:
+            return merged
+        return replace(merged, status=OK if made else merged.status, outputs=(*merged.outputs, written))
+
+    def _output_base(self, item: MediaItem, path: Path) -> Path:
+        if item.is_url:
+            return output_base(path, None, self.options.output.output_dir, None)
+        return output_base(path, item.root, self.options.output.output_dir, self._base)
+
+    def _pass(self, transcribe: TranscribeOptions) -> Batch:
+        """This batch decoding with ``transcribe`` (a --tracks pass): same engine, output base and events."""
+        if transcribe == self.options.transcribe:
+            return self
+        clone = copy.copy(self)
+        clone.options = replace(self.options, transcribe=transcribe)
+        return clone
+
     def _forced_language(self) -> str | None:
         opts = self.options.transcribe
         return "en" if opts.task == "translate" else opts.language
@@ -230,6 +287,16 @@ class Batch:
         if info.audio_streams == 0:
             raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
         return info, media.extract_audio(path)
+
+
+def _merge(results: list[ItemResult]) -> ItemResult:
+    """One item's result from its passes: ok if any pass did work, the first pass's language."""
+    outputs = tuple(dict.fromkeys(path for r in results for path in r.outputs))
+    seconds = [r.audio_seconds for r in results if r.audio_seconds]
+    status = OK if any(r.status == OK for r in results) else SKIPPED
+    language = next((r.language for r in results if r.language), None)
+    audio = max(seconds, default=None)
+    return replace(results[0], status=status, outputs=outputs, audio_seconds=audio, language=language)
 
 
 def find_existing(base: Path, formats: tuple[str, ...], language: str | None) -> dict[str, Path] | None:

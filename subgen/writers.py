@@ -9,10 +9,11 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from subgen.config import LANGUAGE_CODES
+from subgen.ass import render as render_ass
+from subgen.config import LANGUAGE_CODES, SubtitleStyle
 from subgen.cues import Cue
 from subgen.engines.base import Transcript
 from subgen.errors import OutputError
@@ -28,6 +29,7 @@ class Document:
 
     cues: tuple[Cue, ...]
     transcript: Transcript
+    style: SubtitleStyle = field(default_factory=SubtitleStyle)
 
 
 def _srt(doc: Document) -> str:
@@ -124,6 +126,7 @@ WRITERS: dict[str, Writer] = {
         Writer("vtt", "vtt", _vtt, "WebVTT subtitles"),
         Writer("json", "json", _json, "segments, words, times, language, model"),
         Writer("txt", "txt", _txt, "plain transcript, one segment per line"),
+        Writer("ass", "ass", lambda doc: render_ass(doc.cues, doc.style), "styled Advanced SubStation Alpha"),
     )
 }
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from subgen.download import download, expand_url
+from subgen.download import ARCHIVE_NAME, download, expand_url
 from subgen.errors import DownloadError
 from subgen.inputs import MediaItem
 from subgen.media import ffmpeg_exe, probe
@@ -25,6 +25,7 @@ from subgen.media import ffmpeg_exe, probe
 GOOD = ("clip.mp4", "second.mp4")
 MISSING = "missing.mp4"
 ENTRIES = (*GOOD, MISSING)
+HOSTILE_TITLE = "../../escaped: it&#39;s &quot;x&quot; / y\\z"
 
 
 @dataclass
@@ -60,6 +61,17 @@ def _make_clip(audio: Path, out: Path) -> None:
     subprocess.run(argv, check=True)
 
 
+def _make_hls(audio: Path, folder: Path) -> None:
+    """An HLS stream whose audio is a separate rendition, so "audio only" really skips the picture."""
+    folder.mkdir()
+    argv = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    argv += ["-f", "lavfi", "-i", "color=c=0x203040:s=160x90:r=10", "-i", str(audio), "-map", "0:v", "-map", "1:a"]
+    argv += ["-af", "apad", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    argv += ["-c:a", "aac", "-b:a", "64k", "-ac", "1", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"]
+    argv += ["-master_pl_name", "master.m3u8", "-var_stream_map", "v:0,agroup:aud a:0,agroup:aud,default:yes"]
+    subprocess.run([*argv, str(folder / "stream_%v.m3u8")], check=True)
+
+
 def _rss(server: MediaServer) -> str:
     items = "".join(
         f"<item><title>Episode {n}</title><guid>episode-{n}</guid>"
@@ -90,6 +102,12 @@ def server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[M
     httpd.gets = media.gets  # type: ignore[attr-defined]
     (root / "feed.xml").write_text(_rss(media), encoding="utf-8")
     (root / "page.html").write_text(_html5_page(), encoding="utf-8")
+    (root / "single.html").write_text(
+        f"<!DOCTYPE html><html><head><title>{HOSTILE_TITLE}</title></head>"
+        '<body><video src="clip.mp4"></video></body></html>',
+        encoding="utf-8",
+    )
+    _make_hls(corpus / "en_pocketsphinx_cards_001.wav", root / "hls")
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -119,9 +137,50 @@ def test_second_download_of_the_same_url_reuses_the_file(server: MediaServer, tm
     second_gets, after = server.gets["/second.mp4"] - first_gets, again.stat()
     assert again == path
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    # yt-dlp still opens the URL once to identify it; only the media transfer is skipped.
-    assert second_gets < first_gets
-    assert len(list(tmp_path.iterdir())) == 1
+    # The download archive knows the URL, so a rerun does not even ask the server.
+    assert first_gets >= 1 and second_gets == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, ARCHIVE_NAME])
+
+
+def test_archive_is_keyed_by_extractor_and_id(server: MediaServer, tmp_path: Path):
+    path = download(server.url("second.mp4"), tmp_path)
+    archive = json.loads((tmp_path / ARCHIVE_NAME).read_text(encoding="utf-8"))
+    [(key, entry)] = archive["files"].items()
+    assert key.startswith("generic second-") and entry == {"file": path.name, "video": True}
+    # Without the URL shortcut yt-dlp identifies the URL again, and the key still finds the file.
+    (tmp_path / ARCHIVE_NAME).write_text(json.dumps({"files": archive["files"], "urls": {}}), encoding="utf-8")
+    gets = server.gets["/second.mp4"]
+    assert download(server.url("second.mp4"), tmp_path) == path
+    assert server.gets["/second.mp4"] - gets <= 1, "only yt-dlp's identification request, no media transfer"
+
+
+def test_audio_only_unless_the_picture_is_needed(server: MediaServer, tmp_path: Path):
+    url = server.url("hls/master.m3u8")
+    audio = download(url, tmp_path / "audio")
+    assert (probe(audio).video_streams, probe(audio).audio_streams) == (0, 1)
+    assert not any(path.startswith("/hls/stream_0") for path in server.gets), "video segments were fetched"
+    picture = download(url, tmp_path / "video", video=True)
+    assert (probe(picture).video_streams, probe(picture).audio_streams) == (1, 1)
+
+
+def test_an_audio_only_download_is_replaced_when_the_picture_is_needed(server: MediaServer, tmp_path: Path):
+    url = server.url("hls/master.m3u8")
+    audio = download(url, tmp_path)
+    picture = download(url, tmp_path, video=True)
+    assert probe(picture).video_streams == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({audio.name, picture.name, ARCHIVE_NAME})
+    assert download(url, tmp_path) == picture, "a file with the picture also serves audio-only requests"
+
+
+def test_titles_cannot_escape_the_download_folder_and_names_are_stable(server: MediaServer, tmp_path: Path):
+    target = tmp_path / "a" / "b"
+    path = download(server.url("single.html"), target)
+    assert path.parent == target and path.is_file()
+    assert "/" not in path.name and not path.name.startswith(".")
+    assert path.name.startswith("escaped") and path.name.endswith(".mp4")
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted([path.name, ARCHIVE_NAME])
+    (target / ARCHIVE_NAME).unlink()
+    assert download(server.url("single.html"), target) == path
 
 
 @pytest.mark.parametrize("page", ["feed.xml", "page.html"], ids=["rss-enclosures", "html5-video-tags"])
@@ -215,3 +274,43 @@ def test_same_file_name_under_different_urls_does_not_collide(server: MediaServe
     second = download(server.url("other/clip.mp4"), tmp_path)
     assert first != second and first.is_file() and second.is_file()
     assert download(server.url("other/clip.mp4"), tmp_path) == second, "names are stable across reruns"
+
+
+def test_cli_run_burn_on_a_page_downloads_the_picture_once_and_extracts_once(server: MediaServer, tmp_path: Path):
+    from subgen.cli import app
+
+    out = tmp_path / "out"
+    page_gets, clip_gets = server.gets["/single.html"], server.gets["/clip.mp4"]
+    argv = ["run", server.url("single.html"), "--model", "tiny.en", "--burn", "-o", str(out), "--quiet"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    [video] = out.glob("*.subtitled.mp4")
+    assert probe(video).video_streams == 1 and video.name.startswith("escaped")
+    assert server.gets["/single.html"] - page_gets == 1, "the page was extracted more than once"
+    assert server.gets["/clip.mp4"] - clip_gets == 1
+
+    again = CliRunner().invoke(app, argv)
+    assert again.exit_code == 0
+    assert server.gets["/clip.mp4"] - clip_gets == 1, "a rerun downloaded the media again"
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        ("GeoRestrictedError", "geo-restriction"),
+        ("ExtractorError", "removed or made private"),
+    ],
+)
+def test_removed_and_geo_blocked_entries_get_their_own_hint(error: str, hint: str):
+    """yt-dlp's own exception types and wording for the cases a loopback server cannot produce."""
+    import yt_dlp.utils
+
+    from subgen.download import _failure
+
+    message = {
+        "GeoRestrictedError": "The uploader has not made this video available in your country",
+        "ExtractorError": "[youtube] abc: Video unavailable. This video has been removed by the uploader",
+    }[error]
+    exc = getattr(yt_dlp.utils, error)(message)
+    line = _failure("https://example.invalid/watch?v=abc", "download", exc)
+    assert line.startswith("https://example.invalid/watch?v=abc: download failed (") and hint in line
