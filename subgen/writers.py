@@ -149,6 +149,12 @@ def split_language_suffix(name: str) -> tuple[str, str | None, str]:
     return path.stem, None, path.suffix
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write UTF-8 text through a temp file in the same folder and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +165,8 @@ def atomic_write(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates 0600; a subtitle should be readable like any file the user creates (media servers).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror}); check permissions and free space") from exc

@@ -74,3 +74,17 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch):
         atomic_write(target, "new content")
     assert target.read_text(encoding="utf-8") == "old complete file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.srt"]
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from subgen.writers import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.en.srt", "1\n00:00:00,000 --> 00:00:01,000\nhi\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.en.srt").stat().st_mode) == 0o644, "readable by a media server's user"
