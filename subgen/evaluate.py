@@ -2,9 +2,10 @@
 
 Timing metrics, computed when both files carry timings (srt, vtt or subgen json):
 
-- For each non-empty reference cue, the hypothesis cues that overlap it in time (touching does not count).
-  Its start error is the earliest overlapping hypothesis start minus the reference start, its end error the
-  latest overlapping hypothesis end minus the reference end. A reference cue that nothing overlaps is missed.
+- Each hypothesis cue belongs to the reference cue it overlaps longest (touching does not count; ties go to
+  the earlier one), so a cue that lingers a moment into the next utterance still counts for its own. A
+  reference cue's start error is the earliest start of its hypothesis cues minus the reference start, its end
+  error the latest end minus the reference end. A reference cue that no hypothesis cue belongs to is missed.
 - Reported: the median and 90th percentile (linear interpolation between ranks, numpy's default) of the
   absolute start and end errors, and the matched and missed reference cue counts.
 - Cues in gaps: hypothesis cues lying entirely inside a stretch longer than ``GAP_SECONDS`` that no reference
@@ -303,16 +304,18 @@ def _spoken(cues: Sequence[TimedText]) -> list[TimedText]:
 def timing_errors(reference: Sequence[TimedText], hypothesis: Sequence[TimedText]) -> TimingErrors:
     """Start/end errors of each reference cue, missed cues and hypothesis cues in long reference gaps."""
     refs, hyps = _spoken(reference), _spoken(hypothesis)
-    starts = [h.start for h in hyps]
-    longest = max((h.end - h.start for h in hyps), default=0.0)
+    owned: dict[int, list[TimedText]] = {}
+    starts = [r.start for r in refs]
+    longest = max((r.end - r.start for r in refs), default=0.0)
+    for hyp in hyps:
+        owner = _owner(refs, starts, longest, hyp)
+        if owner is not None:
+            owned.setdefault(owner, []).append(hyp)
     start_errors, end_errors = [], []
-    for ref in refs:
-        # Only cues starting within `longest` before the reference cue can still reach into it.
-        window = hyps[bisect.bisect_left(starts, ref.start - longest) : bisect.bisect_left(starts, ref.end)]
-        overlapping = [h for h in window if h.end > ref.start]
-        if overlapping:
-            start_errors.append(min(h.start for h in overlapping) - ref.start)
-            end_errors.append(max(h.end for h in overlapping) - ref.end)
+    for index, ref in enumerate(refs):
+        if index in owned:
+            start_errors.append(min(h.start for h in owned[index]) - ref.start)
+            end_errors.append(max(h.end for h in owned[index]) - ref.end)
     return TimingErrors(
         start_errors=tuple(start_errors),
         end_errors=tuple(end_errors),
@@ -320,6 +323,17 @@ def timing_errors(reference: Sequence[TimedText], hypothesis: Sequence[TimedText
         cues_in_gaps=cues_in_gaps(refs, hyps),
         hypothesis_cues=len(hyps),
     )
+
+
+def _owner(refs: Sequence[TimedText], starts: list[float], longest: float, hyp: TimedText) -> int | None:
+    """Index of the reference cue (sorted by ``starts``) that ``hyp`` overlaps longest, or None."""
+    best, best_overlap = None, 0.0
+    # Only cues starting within `longest` before the hypothesis, and before its end, can overlap it.
+    for index in range(bisect.bisect_left(starts, hyp.start - longest), bisect.bisect_left(starts, hyp.end)):
+        overlap = min(hyp.end, refs[index].end) - max(hyp.start, refs[index].start)
+        if overlap > best_overlap:
+            best, best_overlap = index, overlap
+    return best
 
 
 def reference_gaps(reference: Sequence[TimedText], until: float) -> list[tuple[float, float]]:

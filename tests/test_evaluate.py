@@ -242,3 +242,11 @@ def test_cli_eval_timing_table_and_json(tmp_path):
         ]["timing"]
         is None
     )
+
+
+def test_a_cue_lingering_into_the_next_utterance_counts_for_its_own():
+    reference = [TimedText(0.0, 4.0, "first utterance"), TimedText(4.4, 8.0, "second utterance")]
+    # The first cue stays up 0.5 s past its words, 0.1 s into the second utterance; the second starts 0.3 s late.
+    hypothesis = [TimedText(0.1, 4.5, "first"), TimedText(4.7, 8.1, "second")]
+    t = timing_errors(reference, hypothesis)
+    assert t.start_errors == pytest.approx((0.1, 0.3)) and t.end_errors == pytest.approx((0.5, 0.1))
