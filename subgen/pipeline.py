@@ -15,9 +15,9 @@ from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine, ProgressFn, Transcript
 from subgen.errors import MediaError, SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
-from subgen.speech import decode_speech
+from subgen.speech import align_to_voice, decode_speech
 from subgen.suppress import suppress
-from subgen.vad import speech_regions
+from subgen.vad import speech_activity
 from subgen.writers import (
     WRITERS,
     Document,
@@ -210,13 +210,15 @@ class Batch:
         def decode(audio: media.AudioClip, progress: ProgressFn) -> Transcript:
             return self._slot.get().transcribe(audio, opts, progress)
 
-        if opts.vad:
-            regions = speech_regions(clip)
-            transcript = decode_speech(clip, regions, decode, report) if regions else self._silent(clip)
-        else:
-            regions, transcript = None, decode(clip, report)
+        if not opts.vad:
+            transcript = decode(clip, report)
+            report(total)
+            return suppress(transcript, None)
+        activity = speech_activity(clip)
+        regions = activity.regions
+        transcript = decode_speech(clip, regions, decode, report) if regions else self._silent(clip)
         report(total)
-        return suppress(transcript, regions)
+        return align_to_voice(suppress(transcript, regions), activity.spans)
 
     def _silent(self, clip: media.AudioClip) -> Transcript:
         """The transcript of a clip without speech: no language can be detected, so the forced one, else en."""

@@ -126,3 +126,58 @@ def decode_speech(
     condensed, time_map = condense(clip, regions)
     transcript = decode(condensed, lambda done: progress(time_map.to_source(done, is_end=True)))
     return remap(transcript, time_map, clip.duration)
+
+
+ALIGN_REACH = 0.6
+"""How far (seconds) a word's start or end may move to meet the voice onset or offset VAD heard."""
+OPEN_SLACK = 0.15
+"""A word still opens a span when the word before it runs this far into the span (Whisper's ends lag)."""
+
+
+def align_to_voice(transcript: Transcript, spans: tuple[SpeechRegion, ...], reach: float = ALIGN_REACH) -> Transcript:
+    """Words that open a stretch of voice start at its onset, words that close one end at its offset.
+
+    Whisper's word times drift by a few hundred milliseconds around pauses (a first word often starts
+    inside the silence before it, or late); VAD's onsets are accurate to its 32 ms windows.
+    """
+    words = [w for s in transcript.segments for w in s.words]
+    if not words or not spans:
+        return transcript
+    moved = {id(w): w for w in words}
+    cursor, previous_end = 0, 0.0
+    for span in spans:
+        while cursor < len(words) and words[cursor].end <= span.start:
+            cursor += 1
+        last = cursor
+        while last < len(words) and words[last].start < span.end:
+            last += 1
+        if last == cursor:
+            continue
+        first, last = cursor, last - 1
+        if first == 0 or words[first - 1].end <= span.start + OPEN_SLACK:
+            # A start in the silence before the span moves to the onset however far; otherwise within reach.
+            in_silence = previous_end <= words[first].start < span.start
+            far = float("inf") if in_silence else reach
+            _move(moved, words[first], start=span.start, reach=far)
+        if last + 1 == len(words) or words[last + 1].start >= span.end:
+            _move(moved, words[last], end=span.end, reach=reach)
+        previous_end = span.end
+    segments = tuple(_with_words(s, tuple(moved[id(w)] for w in s.words)) for s in transcript.segments)
+    return replace(transcript, segments=segments)
+
+
+def _move(
+    moved: dict[int, Word], word: Word, *, start: float | None = None, end: float | None = None, reach: float
+) -> None:
+    current = moved[id(word)]
+    if start is not None and abs(current.start - start) <= reach and start < current.end:
+        current = replace(current, start=start)
+    if end is not None and current.end < end <= current.end + reach:
+        current = replace(current, end=end)
+    moved[id(word)] = current
+
+
+def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
+    if not words:
+        return segment
+    return replace(segment, start=min(w.start for w in words), end=max(w.end for w in words), words=words)

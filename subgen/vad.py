@@ -161,3 +161,26 @@ def speech_regions(clip: AudioClip, options: VadOptions | None = None) -> tuple[
     speech = sum(r.duration for r in regions)
     log.debug("%s: VAD found %d speech regions, %.1f of %.1f s", clip.source, len(regions), speech, clip.duration)
     return regions
+
+
+SPAN_OPTIONS = VadOptions(min_speech=0.1, min_silence=0.15, speech_pad=0.0)
+"""Fine, unpadded speech spans: where each stretch of voice starts and stops (for word-time alignment)."""
+
+
+@dataclass(frozen=True)
+class SpeechActivity:
+    """What VAD found in a clip: padded regions to decode, and fine unpadded spans of voice to align words to."""
+
+    regions: tuple[SpeechRegion, ...]
+    spans: tuple[SpeechRegion, ...]
+
+
+def speech_activity(clip: AudioClip, options: VadOptions | None = None) -> SpeechActivity:
+    """Decode regions (as ``speech_regions``) and fine voice spans from one pass of the model."""
+    if clip.sample_rate != SAMPLE_RATE:
+        raise EngineError(f"{clip.source}: VAD needs {SAMPLE_RATE} Hz audio, got {clip.sample_rate} Hz")
+    probs = speech_probabilities(clip.samples)
+    regions = regions_from_probabilities(probs, clip.duration, options or VadOptions())
+    spans = regions_from_probabilities(probs, clip.duration, SPAN_OPTIONS)
+    log.debug("%s: VAD found %d speech regions, %d voice spans", clip.source, len(regions), len(spans))
+    return SpeechActivity(regions, spans)
