@@ -3,7 +3,8 @@
 Pure functions; what is removed is logged at debug level. Measured with tiny.en and VAD off: 60 s of
 digital silence gives `` you`` twice (no_speech_prob 0.95, avg_logprob -0.70, word probability 0.39, so
 Whisper's own no-speech rule keeps it); faint white or pink noise gives runs of `` .`` and empty segments;
-a steady or frequency-modulated tone gives empty 30 s segments.
+a steady or frequency-modulated tone gives empty 30 s segments; in the long-form test file, pink noise
+next to speech gives `` Music`` (word probability 0.001-0.02).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ STOCK_PHRASES = frozenset(
         "so",
         "the end",
         "okay",
+        # Sound labels tiny.en writes without brackets (measured: "Music" over pink noise, word probability 0.02).
+        "music",
+        "applause",
+        "laughter",
+        "silence",
+        "noise",
     }
 )
 _CREDITS = re.compile(

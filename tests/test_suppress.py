@@ -63,7 +63,7 @@ def test_whispers_no_speech_rule_needs_both_signals():
 
 
 @pytest.mark.parametrize(
-    "text", ["Thank you.", "you", "Thanks for watching!", "Subtitles by the Amara.org community", "Bye."]
+    "text", ["Thank you.", "you", "Thanks for watching!", "Subtitles by the Amara.org community", "Bye.", " Music"]
 )
 def test_stock_phrases_are_recognised(text):
     assert is_stock_phrase(text)
