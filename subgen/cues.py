@@ -42,6 +42,7 @@ INNER_CLAUSE_COST = 0.3
 INNER_PAUSE_COST = 1.6
 SHORT_CUE_COST = 10.0
 FAST_CUE_COST = 20.0
+BROKEN_RULE_COST = 4.0
 SPARSE_CUE_COST = 0.8
 
 
@@ -282,17 +283,16 @@ def _cue_cost(slots: Sequence[_Slot], options: CueOptions, language: str) -> flo
     if last.boundary not in ("end", "pause", "sentence"):
         # A cue cut mid-sentence should carry a fair share of text, not leave a fragment behind.
         cost += SPARSE_CUE_COST * max(0.0, 1.0 - chars / options.max_chars)
-    # Time the cue may stay up: to the next word (less the gap), at most max_extend past its last word
-    # for reading speed, or up to min_duration.
-    first = slots[0].word.start
-    room = last.word.end + min(max(last.pause - options.gap, 0.0), options.max_extend)
-    room = max(room, min(first + options.min_duration, last.word.end + max(last.pause - options.gap, 0.0)))
-    available = room - first
-    if available < options.min_duration:
-        cost += SHORT_CUE_COST * (1.0 - available / options.min_duration)
+    # The same out-time the cue will get (reading speed, minimum duration, closed gaps, two-frame gap);
+    # the joined text counts a line break as a space, so the estimate errs on the safe side.
+    first = round(slots[0].word.start, 3)
+    next_start = None if last.pause == float("inf") else round(last.word.end + last.pause, 3)
+    available = _out_time(first, last.word.end, chars, len(slots), next_start, options) - first
+    if available < options.min_duration - 5e-4:
+        cost += BROKEN_RULE_COST + SHORT_CUE_COST * (1.0 - available / options.min_duration)
     need = _reading_seconds(chars, len(slots), options)
-    if available < need:
-        cost += FAST_CUE_COST * (need / max(available, 1e-3) - 1.0)
+    if available < need - 5e-4:
+        cost += BROKEN_RULE_COST + FAST_CUE_COST * (need / max(available, 1e-3) - 1.0)
     return cost
 
 
@@ -329,16 +329,16 @@ def _timed(spans: list[tuple[int, int]], slots: list[_Slot], options: CueOptions
         lines = break_lines(words, options.max_chars, options.max_lines, language)
         start = round(words[0].start, 3)
         next_start = round(slots[j].word.start, 3) if k + 1 < len(spans) else None
-        end = _out_time(start, words[-1].end, lines, len(words), next_start, options)
+        end = _out_time(start, words[-1].end, reading_chars(lines), len(words), next_start, options)
         cues.append(Cue(start, end, lines))
     return cues
 
 
 def _out_time(
-    start: float, last_end: float, lines: tuple[str, ...], n_words: int, next_start: float | None, options: CueOptions
+    start: float, last_end: float, chars: int, n_words: int, next_start: float | None, options: CueOptions
 ) -> float:
     """When a cue leaves the screen: reading speed, minimum duration, closed gaps, the two-frame gap."""
-    need = _reading_seconds(reading_chars(lines), n_words, options)
+    need = _reading_seconds(chars, n_words, options)
     end = max(last_end, min(start + need, last_end + options.max_extend), start + options.min_duration)
     end = min(end, start + options.max_duration)
     if next_start is not None:
