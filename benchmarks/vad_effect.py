@@ -1,17 +1,21 @@
 """What VAD and hallucination suppression change: long-form WER, text on non-speech, wall time.
 
 Usage: python benchmarks/vad_effect.py [--model tiny.en] [--corpus ../shared/corpus] [--work DIR]
-Runs subgen's pipeline in-process (model loaded once; wall times exclude the load) on the default long-form
-file of benchmarks/longform.py with VAD on and off (and with condition_on_previous_text), and on 60 s of
-non-speech (silence; a silence/pink/brown/tone mix): cues with VAD, without, and without suppression too.
+Runs subgen's pipeline in-process (model loaded once; wall times exclude the load; one warm-up run first) on
+the default long-form file of benchmarks/longform.py with VAD on and off (``--repeat`` runs each; wall and
+CPU seconds as median (range)), with VAD off and no suppression (the engine's output made into cues), and with
+condition_on_previous_text; then on 60 s of non-speech (silence; a silence/pink/brown/tone mix): cues with
+VAD, without, and without suppression too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,10 +23,10 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.longform import LongForm, build_longform, nonspeech_video  # noqa: E402
 from subgen.config import CueOptions, OutputOptions, RunOptions, TranscribeOptions  # noqa: E402
-from subgen.cues import transcript_to_cues  # noqa: E402
+from subgen.cues import Cue, transcript_to_cues  # noqa: E402
 from subgen.engines import load_engine  # noqa: E402
-from subgen.engines.base import Engine  # noqa: E402
-from subgen.evaluate import error_rates, read_text  # noqa: E402
+from subgen.engines.base import Engine, Word  # noqa: E402
+from subgen.evaluate import error_rates  # noqa: E402
 from subgen.inputs import expand_inputs  # noqa: E402
 from subgen.media import extract_audio  # noqa: E402
 from subgen.models import resolve  # noqa: E402
@@ -44,17 +48,38 @@ def _inside(t: float, stretches: tuple[tuple[float, float], ...]) -> bool:
     return any(a <= t < b for a, b in stretches)
 
 
-def longform_row(name: str, engine: Engine, lf: LongForm, out: Path, **transcribe: object) -> str:
-    """WER, cues and words starting in the non-speech stretches, and wall time for one configuration."""
-    result, doc = run(engine, lf.video, out, **transcribe)
-    srt = next(p for p in result.outputs if p.suffix == ".srt")
-    rates = error_rates([lf.text], [read_text(srt)])
-    cues = sum(_inside(c["start"], lf.nonspeech) for c in doc["cues"])
-    words = sum(_inside(w["start"], lf.nonspeech) for s in doc["segments"] for w in s["words"])
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})" if values else "-"
+
+
+def _row(name: str, lf: LongForm, cues: list[Cue], words: list[Word], walls: list[float], cpus: list[float]) -> str:
+    rates = error_rates([lf.text], [" ".join(c.text for c in cues)])
+    in_cues = sum(_inside(c.start, lf.nonspeech) for c in cues)
+    in_words = sum(_inside(w.start, lf.nonspeech) for w in words)
     return (
-        f"| {name} | {rates.wer:.2%} | {rates.substitutions}/{rates.deletions}/{rates.insertions} | {cues} | "
-        f"{words} | {len(doc['cues'])} | {result.wall_seconds:.1f} |"
+        f"| {name} | {rates.wer:.2%} | {rates.substitutions}/{rates.deletions}/{rates.insertions} | {in_cues} | "
+        f"{in_words} | {len(cues)} | {_spread(walls)} | {_spread(cpus)} |"
     )
+
+
+def longform_row(name: str, engine: Engine, lf: LongForm, out: Path, repeat: int, **transcribe: object) -> str:
+    """WER, cues and words starting in the non-speech stretches, and median wall time for one configuration."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu = time.process_time()  # all threads of this process: less disturbed by other load than wall time
+        result, doc = run(engine, lf.video, out, **transcribe)
+        cpus.append(time.process_time() - cpu)
+        walls.append(result.wall_seconds)
+    cues = [Cue(c["start"], c["end"], tuple(c["lines"])) for c in doc["cues"]]
+    words = [Word(w["text"], w["start"], w["end"]) for s in doc["segments"] for w in s["words"]]
+    return _row(name, lf, cues, words, walls, cpus)
+
+
+def unsuppressed_row(engine: Engine, lf: LongForm) -> str:
+    """VAD off and no suppression: the engine's own output, made into cues."""
+    raw = engine.transcribe(extract_audio(lf.video), TranscribeOptions(model=engine.model_name, vad=False))
+    words = [w for s in raw.segments for w in s.words]
+    return _row("VAD off, no suppression", lf, transcript_to_cues(raw, CueOptions()), words, [], [])
 
 
 def nonspeech_row(kind: str, engine: Engine, work: Path) -> str:
@@ -73,6 +98,7 @@ def main() -> int:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--work", type=Path, default=None, help="keep media and outputs here")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per VAD setting for the wall time (median)")
     args = parser.parse_args()
     engine = load_engine("openai-whisper", resolve(args.model), "cpu")
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,11 +107,13 @@ def main() -> int:
         speech = sum(u.end - u.start for u in lf.utterances)
         print(f"long-form: {lf.duration:.1f} s, {len(lf.utterances)} utterances ({speech:.1f} s speech), "
               f"non-speech {lf.nonspeech}")  # fmt: skip
-        print("| run | WER | S/D/I | cues starting in non-speech | words in non-speech | cues | wall s |")
-        print("|---|---|---|---|---|---|---|")
-        print(longform_row("VAD on (default)", engine, lf, work / "lf-on", vad=True))
-        print(longform_row("VAD off", engine, lf, work / "lf-off", vad=False))
-        print(longform_row("VAD on, condition_on_previous_text", engine, lf, work / "lf-cond",
+        print("| run | WER | S/D/I | cues starting in non-speech | words there | cues | wall s | CPU s |")
+        print("|---|---|---|---|---|---|---|---|")
+        run(engine, lf.video, work / "warm-up", vad=False)  # the first decode of a process is slower
+        print(longform_row("VAD on (default)", engine, lf, work / "lf-on", args.repeat, vad=True))
+        print(longform_row("VAD off", engine, lf, work / "lf-off", args.repeat, vad=False))
+        print(unsuppressed_row(engine, lf))
+        print(longform_row("VAD on, condition_on_previous_text", engine, lf, work / "lf-cond", 1,
                            vad=True, condition_on_previous_text=True))  # fmt: skip
         print("\n| 60 s of | cues, VAD on | cues, VAD off | cues, VAD off, no suppression | raw segments |")
         print("|---|---|---|---|---|")
