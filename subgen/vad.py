@@ -29,7 +29,7 @@ MODEL_PACKAGE, MODEL_FILE = "faster_whisper", "assets/silero_vad_v6.onnx"
 class VadOptions:
     """How speech probabilities become regions (seconds); padding keeps word onsets and tails intact."""
 
-    threshold: float = 0.5
+    threshold: float = 0.35
     neg_threshold: float | None = None
     min_speech: float = 0.25
     min_silence: float = 1.0

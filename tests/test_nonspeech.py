@@ -122,3 +122,17 @@ def test_progress_with_vad_reaches_the_clip_duration(longform_runs):
     done = [e.done for e in longform_runs[True].progress]
     assert done == sorted(done)
     assert done[-1] == pytest.approx(longform_runs[True].progress[-1].total, abs=0.05)
+
+
+def test_defaults_meet_the_readability_and_timing_bars(longform, longform_runs):
+    """The issue's bars on the long-form file: >= 99% netflix conformance, median cue-start error <= 0.2 s."""
+    from subgen.check import check_file
+    from subgen.config import PRESETS
+    from subgen.evaluate import read_timed, timing_errors
+
+    srt = longform_runs[True].srt
+    checked = check_file(srt, PRESETS["netflix"])
+    assert checked.result.conformance >= 0.99, checked.result.violations
+    timing = timing_errors(read_timed(longform.reference_srt), read_timed(srt))
+    assert timing.missed == 0
+    assert timing.start_error(0.5) <= 0.2, timing.start_errors
