@@ -75,7 +75,12 @@ class OpenAIWhisperEngine:
         self, audio: AudioClip, options: TranscribeOptions, progress: ProgressFn | None = None
     ) -> Transcript:
         """Decode the clip with word timestamps."""
+        import torch
         import whisper
+
+        # Whisper samples at temperature > 0 when a greedy pass looks unreliable; a fixed seed makes the
+        # same input give the same subtitles on every run.
+        torch.manual_seed(0)
 
         with _progress_hook(progress), warnings.catch_warnings():
             # openai-whisper warns on every translated clip; the JSON output documents word times instead.
