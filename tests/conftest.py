@@ -54,8 +54,9 @@ def make_video(audio: Path, out: Path, *, audio_delay: float = 0.0, pad_after: f
         "-map",
         "1:a",
         *afilter,
-        "-shortest" if not audio_delay else "-t",
-        *([] if not audio_delay else [str(_duration(audio) + audio_delay + pad_after)]),
+        # An explicit length: ffmpeg 9's -shortest lets the (buffered) video run on past a short audio stream.
+        "-t",
+        str(_duration(audio) + audio_delay + pad_after),
         "-c:v",
         "libx264",
         "-preset",
