@@ -115,3 +115,17 @@ def longform(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
     from benchmarks.longform import build_longform
 
     return build_longform(corpus, tmp_path_factory.mktemp("longform"))
+
+
+def cli_loads_torch(*args: str) -> bool:
+    """Run ``subgen ARGS`` (CliRunner) in a fresh interpreter; whether torch got imported. The command must succeed."""
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from subgen.cli import app; "
+        f"r = CliRunner().invoke(app, {list(args)!r}); "
+        "assert r.exit_code == 0, r.output; print('torch' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip() == "True"

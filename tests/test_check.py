@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
 from subgen.check import (
@@ -327,13 +326,7 @@ def test_cli_exit_2_on_unusable_input(tmp_path, monkeypatch, args, message):
 
 def test_check_does_not_load_torch(tmp_path):
     path = _write(tmp_path / "a.en.srt", srt((0, 2000, "Hello.")))
-    code = (
-        f"import sys; from typer.testing import CliRunner; from subgen.cli import app; "
-        f"r = CliRunner().invoke(app, ['check', {str(path)!r}]); "
-        f"assert r.exit_code == 0, r.output; print('torch' in sys.modules)"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.stdout.strip() == "False", proc.stderr
+    assert not cli_loads_torch("check", str(path))
 
 
 def test_help_shows_the_preset_values():

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
 from subgen.cli import app
@@ -90,13 +89,7 @@ def test_cli_eval_json_and_table(tmp_path):
 def test_eval_does_not_load_torch(tmp_path):
     ref = _write(tmp_path / "r.txt", "hello there")
     hyp = _write(tmp_path / "r.en.txt", "hello there")
-    code = (
-        f"import sys; from typer.testing import CliRunner; from subgen.cli import app; "
-        f"r = CliRunner().invoke(app, ['eval', {str(ref)!r}, {str(hyp)!r}]); "
-        f"assert r.exit_code == 0, r.output; print('torch' in sys.modules)"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.stdout.strip() == "False", proc.stderr
+    assert not cli_loads_torch("eval", str(ref), str(hyp))
 
 
 def test_corpus_cer_is_weighted_by_reference_characters():
