@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -36,6 +37,11 @@ class TimeMap:
 
     pieces: tuple[Piece, ...]
 
+    @functools.cached_property
+    def _starts(self) -> list[float]:
+        """Condensed start of each piece, for bisection (pieces are in timeline order)."""
+        return [p.condensed_start for p in self.pieces]
+
     def to_source(self, t: float, *, is_end: bool = False) -> float:
         """The source time of condensed time ``t``; a time in a join gap snaps to the region it belongs to.
 
@@ -44,8 +50,7 @@ class TimeMap:
         """
         if not self.pieces:
             return t
-        starts = [p.condensed_start for p in self.pieces]
-        i = bisect.bisect_right(starts, t) - 1
+        i = bisect.bisect_right(self._starts, t) - 1
         if i < 0:
             return self.pieces[0].source_start
         piece = self.pieces[i]
@@ -66,10 +71,13 @@ class TimeMap:
         Whisper often starts an utterance's first word early, in the region before; mapping its ends
         separately would stretch it over the non-speech that was cut out, so it is clipped to one region.
         """
-        shares = [min(end, p.condensed_end) - max(start, p.condensed_start) for p in self.pieces]
+        # Only the pieces from the one holding ``start`` to the last starting before ``end`` can overlap it.
+        first = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        candidates = self.pieces[first : bisect.bisect_left(self._starts, end)]
+        shares = [min(end, p.condensed_end) - max(start, p.condensed_start) for p in candidates]
         if not shares or max(shares) <= 0:
             return self.span_to_source(start, end)
-        piece = self.pieces[shares.index(max(shares))]
+        piece = candidates[shares.index(max(shares))]
         a, b = max(start, piece.condensed_start), min(end, piece.condensed_end)
         offset = piece.source_start - piece.condensed_start
         return a + offset, b + offset
