@@ -9,6 +9,7 @@ from subgen.errors import InputError
 
 TASKS = ("transcribe", "translate")
 DEVICES = ("auto", "cpu", "cuda")
+ENGINES = ("auto", "faster-whisper", "openai-whisper")
 DEFAULT_MODEL = "base"
 
 # Whisper's language codes (a test keeps this equal to whisper.tokenizer.LANGUAGES).
@@ -133,12 +134,21 @@ class TranscribeOptions:
     device: str = "auto"
     vad: bool = True
     condition_on_previous_text: bool = False
+    beam_size: int = 5
+    engine: str = "auto"
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise UsageError(f"--task must be one of {', '.join(TASKS)}, not '{self.task}'")
         if self.device not in DEVICES:
             raise UsageError(f"--device must be one of {', '.join(DEVICES)}, not '{self.device}'")
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not '{self.engine}'")
+        if self.beam_size < 1:
+            raise UsageError(f"--beam-size must be at least 1, not {self.beam_size}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
         if self.language is not None and self.language not in LANGUAGE_CODES:
             raise UsageError(f"--language '{self.language}' is not a Whisper language code (e.g. en, de, es, fr, zh)")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -189,3 +190,125 @@ def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
     if not words:
         return segment
     return replace(segment, start=min(w.start for w in words), end=max(w.end for w in words), words=words)
+
+
+WINDOW_SECONDS = 29.0
+"""Most condensed audio per decode window: Whisper hears 30 s, and the last timestamp token needs room."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Up to ``WINDOW_SECONDS`` of one clip's speech regions, joined by short silences, and the map back."""
+
+    time_map: TimeMap
+    join_silence: float = JOIN_SILENCE
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio the decoder hears."""
+        return self.time_map.pieces[-1].condensed_end if self.time_map.pieces else 0.0
+
+    @property
+    def source_start(self) -> float:
+        """Where the window's first region starts on the clip's timeline."""
+        return self.time_map.pieces[0].source_start
+
+    @property
+    def source_end(self) -> float:
+        """Where the window's last region ends on the clip's timeline."""
+        return self.time_map.pieces[-1].source_end
+
+    def samples(self, clip: AudioClip) -> np.ndarray:
+        """The window's audio, read from ``clip`` (which may be a memory-mapped file) piece by piece."""
+        rate = clip.sample_rate
+        out = np.zeros(round(self.duration * rate), dtype=np.float32)
+        for piece in self.time_map.pieces:
+            a = round(piece.source_start * rate)
+            part = np.asarray(clip.samples[a : a + round((piece.source_end - piece.source_start) * rate)])
+            at = round(piece.condensed_start * rate)
+            out[at : at + len(part)] = part[: len(out) - at]
+        return out
+
+    def to_source(self, segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+        """Segments decoded from this window (times from its start) moved onto the clip's timeline."""
+        return tuple(_segment(s, self.time_map) for s in segments)
+
+
+def split_long(
+    region: SpeechRegion, spans: tuple[SpeechRegion, ...], limit: float = WINDOW_SECONDS
+) -> list[SpeechRegion]:
+    """``region`` cut into parts no longer than ``limit``, each cut in the middle of a pause between voice spans.
+
+    A stretch without any pause that long is cut hard at ``limit`` (rare: voice spans split at 0.15 s pauses).
+    """
+    parts, start = [], region.start
+    # Candidate cut points: the middle of every pause between consecutive voice spans inside the region.
+    inside = [s for s in spans if s.end > region.start and s.start < region.end]
+    pauses = [(a.end + b.start) / 2 for a, b in itertools.pairwise(inside) if b.start > a.end]
+    while region.end - start > limit:
+        fitting = [p for p in pauses if start + 1.0 < p <= start + limit]
+        cut = fitting[-1] if fitting else start + limit
+        parts.append(SpeechRegion(start, cut))
+        start = cut
+    parts.append(SpeechRegion(start, region.end))
+    return parts
+
+
+def plan_windows(
+    regions: tuple[SpeechRegion, ...],
+    spans: tuple[SpeechRegion, ...] = (),
+    limit: float = WINDOW_SECONDS,
+    join_silence: float = JOIN_SILENCE,
+) -> tuple[Window, ...]:
+    """Consecutive speech regions packed into decode windows of at most ``limit`` seconds of condensed audio.
+
+    Packing regions densely is what makes VAD pay twice: the silence between them is never encoded, and a
+    batch of full windows keeps the decoder busy. Regions longer than a window are split at pauses first.
+    """
+    windows: list[Window] = []
+    pieces: list[Piece] = []
+    cursor = 0.0
+    for part in (p for r in regions for p in split_long(r, spans, limit)):
+        length = part.end - part.start
+        if length <= 0:
+            continue
+        if pieces and cursor + join_silence + length > limit:
+            windows.append(Window(TimeMap(tuple(pieces)), join_silence))
+            pieces, cursor = [], 0.0
+        if pieces:
+            cursor += join_silence
+        pieces.append(Piece(part.start, part.end, cursor))
+        cursor += length
+    if pieces:
+        windows.append(Window(TimeMap(tuple(pieces)), join_silence))
+    return tuple(windows)
+
+
+FOLLOW_UP_VOICE = 0.5
+"""Seconds of voice left after a window's last decoded word that make the rest worth a second decode."""
+
+
+def _voice(regions: list[SpeechRegion], spans: tuple[SpeechRegion, ...]) -> float:
+    return sum(max(0.0, min(r.end, s.end) - max(r.start, s.start)) for r in regions for s in spans)
+
+
+def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]) -> Window | None:
+    """What Whisper left undecoded at the end of ``window``, as a window of its own, or None.
+
+    Whisper sometimes ends a window early (its last timestamp before a joined region) and would, in its
+    sequential loop, seek there and go on; batched decoding does the same by decoding the rest again.
+    ``segments`` are the window's decode (times from its start); only voice after their end counts.
+    """
+    ends = [s.end for s in segments] + [w.end for s in segments for w in s.words]
+    if not ends:
+        return None  # nothing decoded: the model heard no speech in the whole window
+    covered = max(ends)
+    parts = []
+    for piece in window.time_map.pieces:
+        if piece.condensed_end <= covered:
+            continue
+        start = piece.source_start + max(0.0, covered - piece.condensed_start)
+        parts.append(SpeechRegion(start, piece.source_end))
+    if _voice(parts, spans) < FOLLOW_UP_VOICE:
+        return None
+    return plan_windows(tuple(parts), spans, join_silence=window.join_silence)[0]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from subgen.config import TranscribeOptions
 from subgen.media import AudioClip
+
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float], None]
 """Called with the number of audio seconds decoded so far."""
@@ -63,3 +68,47 @@ class Engine(Protocol):
     ) -> Transcript:
         """Decode a clip into timestamped segments with words."""
         ...
+
+    def detect_language(self, samples: np.ndarray) -> str:
+        """The language code spoken in (up to 30 s of) ``samples``; ``en`` for English-only models."""
+        ...
+
+    def decode_windows(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        """Decode windows of at most 30 s in one batch; times in each result count from its window's start."""
+        ...
+
+
+WindowDecodeFn = Callable[[Sequence[np.ndarray]], list[tuple[Segment, ...]]]
+
+
+class OutOfMemory(Exception):
+    """An engine ran out of accelerator memory on a batch (raised by adapters, handled by ``decode_backing_off``)."""
+
+
+@dataclass
+class BatchSize:
+    """The windows per decode call: starts at the requested size and only ever shrinks after out-of-memory."""
+
+    current: int
+
+    def decode(self, decode: WindowDecodeFn, windows: Sequence[np.ndarray]) -> list[tuple[Segment, ...]]:
+        """``decode`` over ``windows`` in slices of the current size, halving it whenever a slice runs out of memory.
+
+        A single window that does not fit is a real failure and is re-raised.
+        """
+        results: list[tuple[Segment, ...]] = []
+        start = 0
+        while start < len(windows):
+            part = windows[start : start + self.current]
+            try:
+                results.extend(decode(part))
+            except OutOfMemory:
+                if self.current == 1:
+                    raise
+                self.current = max(1, self.current // 2)
+                log.warning("out of GPU memory; batch size lowered to %d", self.current)
+                continue
+            start += len(part)
+        return results

@@ -1,0 +1,241 @@
+"""faster-whisper (CTranslate2) engine: int8 on CPU, float16 on CUDA, batched windows with word timestamps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from subgen import models
+from subgen.config import TranscribeOptions
+from subgen.engines.base import BatchSize, OutOfMemory, ProgressFn, Segment, Transcript, Word
+from subgen.errors import EngineError, ModelNotAvailable
+from subgen.media import SAMPLE_RATE, AudioClip
+
+log = logging.getLogger(__name__)
+
+CPU_BATCH, CUDA_BATCH = 8, 16
+"""Default windows per decode call: CTranslate2 on two CPU cores gains little past 8; a GPU wants more."""
+COMPRESSION_LIMIT, LOGPROB_LIMIT, NO_SPEECH_LIMIT = 2.4, -1.0, 0.6
+"""Whisper's own signs of a failed window (a repetition loop, a low-confidence guess, silence)."""
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+FALLBACK_BEAM = 5
+PUNCTUATION_BEFORE, PUNCTUATION_AFTER = "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、"
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` when CTranslate2 sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
+    import ctranslate2
+
+    has_gpu = ctranslate2.get_cuda_device_count() > 0
+    if device == "auto":
+        return "cuda" if has_gpu else "cpu"
+    if device == "cuda" and not has_gpu:
+        raise EngineError("--device cuda: CTranslate2 sees no CUDA GPU; use --device cpu or auto")
+    return device
+
+
+def _model_path(source: models.ModelSource) -> str:
+    if source.kind == "ct2":
+        assert source.path is not None
+        return str(source.path)
+    if source.kind == "openai-name":
+        return source.name  # faster-whisper downloads the CTranslate2 conversion from the Hugging Face Hub
+    raise EngineError(
+        f"{source.path}: faster-whisper loads CTranslate2 model folders, not openai-whisper .pt files; "
+        "use --engine openai-whisper for this model"
+    )
+
+
+class FasterWhisperEngine:
+    """A loaded CTranslate2 Whisper model and faster-whisper's batched decoder around it."""
+
+    name = "faster-whisper"
+
+    def __init__(self, source: models.ModelSource, device: str = "auto", batch_size: int | None = None) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        self.model_name = source.name
+        self.device = resolve_device(device)
+        self.compute_type = "float16" if self.device == "cuda" else "int8"
+        self.batch = BatchSize(batch_size or (CUDA_BATCH if self.device == "cuda" else CPU_BATCH))
+        log.info("loading %s on %s (%s)", source.name, self.device, self.compute_type)
+        try:
+            self._model = WhisperModel(
+                _model_path(source),
+                device=self.device,
+                compute_type=self.compute_type,
+                download_root=str(models.cache_dir() / "ct2-downloads"),
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            if source.kind == "openai-name":
+                raise ModelNotAvailable(
+                    f"model '{source.name}' is not cached and could not be downloaded ({exc}); connect to the "
+                    "internet once, or use a bundled model (--model base or --model tiny.en) or a local path"
+                ) from exc
+            raise ModelNotAvailable(f"{source.path}: could not load the CTranslate2 model ({exc})") from exc
+        self._pipeline = BatchedInferencePipeline(self._model)
+        self.multilingual = bool(self._model.model.is_multilingual)
+
+    @property
+    def batch_size(self) -> int:
+        """Windows per decode call now (lowered after a CUDA out-of-memory)."""
+        return self.batch.current
+
+    def transcribe(
+        self, audio: AudioClip, options: TranscribeOptions, progress: ProgressFn | None = None
+    ) -> Transcript:
+        """Decode a whole clip sequentially (faster-whisper's 30 s seek loop) with word timestamps."""
+        segments, info = self._model.transcribe(
+            np.asarray(audio.samples, dtype=np.float32),
+            language=options.language,
+            task=options.task,
+            beam_size=options.beam_size,
+            initial_prompt=options.initial_prompt,
+            condition_on_previous_text=options.condition_on_previous_text,
+            word_timestamps=True,
+            vad_filter=False,
+        )
+        out = []
+        for segment in segments:
+            out.append(_segment(segment))
+            if progress:
+                progress(segment.end)
+        language = "en" if options.task == "translate" or not self.multilingual else info.language
+        return Transcript(language, tuple(out), audio.duration, self.model_name, options.task)
+
+    def detect_language(self, samples: np.ndarray) -> str:
+        """The most likely language of the first 30 s of ``samples``."""
+        if not self.multilingual:
+            return "en"
+        language, _, _ = self._model.detect_language(np.asarray(samples[: 30 * SAMPLE_RATE], dtype=np.float32))
+        return language
+
+    def decode_windows(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
+        results = self.batch.decode(lambda part: self._decode_batch(part, options, language), windows)
+        return [
+            self._fallback(window, options, language) if _failed(result) else result
+            for window, result in zip(windows, results, strict=True)
+        ]
+
+    def _decode_batch(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        extract = self._model.feature_extractor
+        features = np.stack([pad_or_trim(extract(np.asarray(w, dtype=np.float32))[..., :-1]) for w in windows])
+        tokenizer = Tokenizer(self._model.hf_tokenizer, self.multilingual, task=options.task, language=language)
+        metadata = [{"offset": 0.0, "duration": len(w) / SAMPLE_RATE, "segments": []} for w in windows]
+        # Every window's times start at 0, so the word-timing state must not carry over from the last call.
+        self._pipeline.last_speech_timestamp = 0.0
+        try:
+            outputs = self._pipeline.forward(features, tokenizer, metadata, self._options(options, tokenizer))
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise OutOfMemory(str(exc)) from exc
+            raise EngineError(f"decoding failed ({exc})") from exc
+        return [tuple(_segment_dict(s) for s in output if s["tokens"]) for output in outputs]
+
+    def _options(self, options: TranscribeOptions, tokenizer: Any) -> Any:
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        return TranscriptionOptions(
+            beam_size=options.beam_size,
+            best_of=1,
+            patience=1.0,
+            length_penalty=1.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            log_prob_threshold=LOGPROB_LIMIT,
+            no_speech_threshold=NO_SPEECH_LIMIT,
+            compression_ratio_threshold=COMPRESSION_LIMIT,
+            condition_on_previous_text=False,
+            prompt_reset_on_temperature=0.5,
+            temperatures=[0.0],
+            initial_prompt=options.initial_prompt,
+            prefix=None,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            without_timestamps=False,
+            max_initial_timestamp=0.0,
+            word_timestamps=True,
+            prepend_punctuations=PUNCTUATION_BEFORE,
+            append_punctuations=PUNCTUATION_AFTER,
+            multilingual=False,
+            max_new_tokens=None,
+            clip_timestamps=[],
+            hallucination_silence_threshold=None,
+            hotwords=None,
+        )
+
+    def _fallback(self, window: np.ndarray, options: TranscribeOptions, language: str) -> tuple[Segment, ...]:
+        """Redo one window the careful way: beam search, then sampling at rising temperatures (seeded)."""
+        import ctranslate2
+
+        ctranslate2.set_random_seed(0)
+        segments, _ = self._model.transcribe(
+            np.asarray(window, dtype=np.float32),
+            language=language,
+            task=options.task,
+            beam_size=max(options.beam_size, FALLBACK_BEAM),
+            temperature=list(FALLBACK_TEMPERATURES),
+            initial_prompt=options.initial_prompt,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+            vad_filter=False,
+        )
+        return tuple(_segment(s) for s in segments)
+
+
+def _failed(segments: tuple[Segment, ...]) -> bool:
+    """True when a batched window looks like one Whisper would have decoded again (loop or low confidence)."""
+    if not segments:
+        return False
+    text = "".join(s.text for s in segments)
+    silent = all(s.no_speech_prob > NO_SPEECH_LIMIT for s in segments)
+    low = min(s.avg_logprob for s in segments) < LOGPROB_LIMIT
+    return compression_ratio(text) > COMPRESSION_LIMIT or (low and not silent)
+
+
+def compression_ratio(text: str) -> float:
+    """How much zlib shrinks ``text`` (Whisper's repetition-loop detector)."""
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _words(words: Iterable[Any] | None) -> tuple[Word, ...]:
+    return tuple(Word(w.word, float(w.start), float(w.end), float(w.probability)) for w in words or ())
+
+
+def _segment(segment: Any) -> Segment:
+    return Segment(
+        start=float(segment.start),
+        end=float(segment.end),
+        text=segment.text,
+        words=_words(segment.words),
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=float(segment.no_speech_prob),
+    )
+
+
+def _segment_dict(segment: dict) -> Segment:
+    return Segment(
+        start=float(segment["start"]),
+        end=float(segment["end"]),
+        text=segment["text"],
+        words=tuple(
+            Word(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
+            for w in segment.get("words") or ()
+        ),
+        avg_logprob=float(segment["avg_logprob"]),
+        no_speech_prob=float(segment["no_speech_prob"]),
+    )
