@@ -188,6 +188,13 @@ def run(
     task: Annotated[str, typer.Option(help="transcribe, or translate into English.")] = "transcribe",
     initial_prompt: Annotated[str | None, typer.Option(help="Text that primes vocabulary and style.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (fp16 on CUDA).")] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="auto (faster-whisper), faster-whisper (CTranslate2) or openai-whisper (PyTorch).")
+    ] = "auto",
+    batch_size: Annotated[
+        int | None, typer.Option(help="Speech windows per decoder call (default 8 on CPU, 16 on CUDA).")
+    ] = None,
+    beam_size: Annotated[int, typer.Option(help="Beam search width (1: greedy, fastest).")] = 5,
     format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt, ass.")] = "srt",
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="Write here, mirroring the input tree.")
@@ -247,6 +254,9 @@ def run(
                 device=device,
                 vad=vad,
                 condition_on_previous_text=condition_on_previous_text,
+                beam_size=beam_size,
+                engine=engine,
+                batch_size=batch_size,
             ),
             cues=preset_options(
                 preset,
@@ -282,10 +292,11 @@ def _resolve_model(opts: TranscribeOptions) -> ModelSource:
 
     source = resolve(opts.model)
     if opts.device == "cuda":
-        import torch
+        from subgen.engines import gpu_visible, pick_engine
 
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: torch sees no CUDA GPU; use --device cpu or auto")
+        engine = pick_engine(opts.engine, source)
+        if not gpu_visible(engine):
+            raise UsageError(f"--device cuda: {engine} sees no CUDA GPU; use --device cpu or auto")
     if source.english_only and (opts.task == "translate" or opts.language not in (None, "en")):
         raise UsageError(
             f"model '{source.name}' is English-only; use --model base for "
@@ -309,11 +320,12 @@ def _run_batch(
             results.append(event.result)
         progress(event)
 
-    batch = Batch(options, lambda: load_engine("openai-whisper", source, options.transcribe.device), on_event)
+    opts = options.transcribe
+    batch = Batch(options, lambda: load_engine(opts.engine, source, opts.device, opts.batch_size), on_event)
     started = time.monotonic()
     interrupted = False
     try:
-        batch.run(items)
+        results = batch.run(items)  # in input order (events arrive as items finish)
     except KeyboardInterrupt:
         interrupted = True
     finally:

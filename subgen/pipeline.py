@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 import logging
+import queue
+import shutil
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import TracebackType
+from typing import Generic, TypeVar
+
+import numpy as np
 
 from subgen import media
+from subgen.batching import DecodeJob, WindowBatcher
 from subgen.config import CueOptions, RunOptions, TranscribeOptions
 from subgen.cues import transcript_to_cues
-from subgen.engines.base import Engine, ProgressFn, Transcript
+from subgen.engines.base import Engine, Transcript
 from subgen.errors import MediaError, SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
-from subgen.speech import align_to_voice, decode_speech
+from subgen.speech import Window, align_to_voice, plan_windows
 from subgen.suppress import suppress
-from subgen.vad import speech_activity
+from subgen.vad import SpeechActivity, speech_activity
 from subgen.writers import (
     WRITERS,
     Document,
@@ -30,6 +39,9 @@ from subgen.writers import (
 log = logging.getLogger(__name__)
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+PREFETCH_ITEMS = 2
+STOP_WAIT = 2.0
+"""Items prepared ahead of the decoder (downloaded, audio extracted to disk, speech found)."""
 
 
 @dataclass(frozen=True)
@@ -112,17 +124,119 @@ class _EngineSlot:
         return self.engine
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+_END = object()
+
+
+class Prefetcher(Generic[T, R]):
+    """Runs ``work`` over ``items`` in a background thread, at most ``depth`` results ahead of the consumer.
+
+    Iterating yields the results in input order. Leaving the ``with`` block (also on Ctrl-C) stops the
+    thread after the item it is on; an exception that escapes ``work`` is re-raised in the consumer.
+    """
+
+    def __init__(self, items: Sequence[T], work: Callable[[T], R], depth: int) -> None:
+        self._items, self._work = items, work
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="subgen-prefetch", daemon=True)
+
+    def __enter__(self) -> Iterator[R]:
+        self._thread.start()
+        return self._results()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop.set()  # a producer waiting on a full queue notices within 0.1 s
+        # A download or extraction in progress is not waited for long: the thread is a daemon.
+        self._thread.join(timeout=STOP_WAIT)
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                if self._stop.is_set():
+                    return
+                self._put(self._work(item))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(exc)
+        self._put(_END)
+
+    def _put(self, value: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _results(self) -> Iterator[R]:
+        while True:
+            value = self._queue.get()
+            if value is _END:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+
+
+@dataclass
+class _Pass:
+    """One subtitle pass over an item (a --tracks entry): its options, and its outputs if already finished."""
+
+    options: TranscribeOptions
+    base: Path
+    existing: dict[str, Path] | None
+
+
+@dataclass
+class _Prepared:
+    """An item made ready for decoding by the prefetch thread: file, outputs to skip, audio, speech windows."""
+
+    index: int
+    item: MediaItem
+    passes: list[_Pass] = field(default_factory=list)
+    path: Path | None = None
+    info: media.MediaInfo | None = None
+    clip: media.AudioClip | None = None
+    activity: SpeechActivity | None = None
+    windows: tuple[Window, ...] = ()
+    failure: ItemResult | None = None
+    scratch: Path | None = None
+    detected: str | None = None
+
+    @property
+    def todo(self) -> list[_Pass]:
+        """The passes whose subtitles still have to be made."""
+        return [p for p in self.passes if p.existing is None]
+
+
+@dataclass(eq=False)
+class _InFlight:
+    """An item between its first window and its last pass: pass results gather here."""
+
+    prepared: _Prepared
+    started: float
+    loaded_before: float
+    results: dict[int, ItemResult] = field(default_factory=dict)
+
+
 @dataclass
 class Batch:
-    """One run over a list of items with fixed options."""
+    """One run over a list of items with fixed options.
+
+    A background thread downloads, extracts audio and finds speech a few items ahead while the engine
+    decodes; the speech windows of consecutive items share decoder batches (``subgen.batching``).
+    """
 
     options: RunOptions
     engine_factory: Callable[[], Engine]
     on_event: EventFn = lambda event: None
+    prefetch: int = PREFETCH_ITEMS
     _slot: _EngineSlot = field(init=False)
     _base: Path | None = field(init=False, default=None)
     _infos: dict[str, dict] = field(init=False, default_factory=dict)
     _downloads: dict[str, Path] = field(init=False, default_factory=dict)
+    _events: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._slot = _EngineSlot(self.engine_factory)
@@ -137,17 +251,24 @@ class Batch:
         """Time spent loading the engine (0 when no item needed it)."""
         return self._slot.load_seconds
 
+    def _emit(self, event: Event) -> None:
+        with self._events:  # the prefetch thread reports download progress too
+            self.on_event(event)
+
     def run(self, items: list[MediaItem]) -> list[ItemResult]:
-        """Process every item in order; returns one result per item."""
+        """Process every item; returns one result per item, in input order."""
         items = self._expand_urls(items)
         self._base = mirror_base(items)
-        results = []
-        for index, item in enumerate(items):
-            self.on_event(ItemStarted(index, len(items), item.source))
-            result = self._process(item)
-            results.append(result)
-            self.on_event(ItemFinished(result))
-        return results
+        results: list[ItemResult | None] = [None] * len(items)
+        batcher = WindowBatcher(self._slot.get)
+        with tempfile.TemporaryDirectory(prefix="subgen-audio-") as scratch:
+            prepare = functools.partial(self._prepare, total=len(items), scratch=Path(scratch))
+            with Prefetcher(list(enumerate(items)), prepare, self.prefetch) as ready:
+                for prepared in ready:
+                    self._start(prepared, len(items), batcher, results)
+                    batcher.pump()
+                batcher.pump(flush=True)
+        return [r for r in results if r is not None]
 
     def _expand_urls(self, items: list[MediaItem]) -> list[MediaItem]:
         if not any(i.is_url and not i.problem for i in items):
@@ -159,19 +280,188 @@ class Batch:
             expanded.extend(expand_url(item, self._infos) if item.is_url and not item.problem else [item])
         return expanded
 
-    def _process(self, item: MediaItem) -> ItemResult:
-        started, loaded_before = time.monotonic(), self._slot.load_seconds
+    # --- prefetch thread: everything before the engine -------------------------------------------------
+
+    def _prepare(self, entry: tuple[int, MediaItem], total: int, scratch: Path) -> _Prepared:
+        index, item = entry
+        prepared = _Prepared(index, item)
         try:
-            result = self._subtitle_item(item)
+            self._find_work(prepared, scratch / str(index))
         except SubgenError as exc:
             log.error("%s", exc)
-            result = ItemResult(item.source, FAILED, error=str(exc))
+            prepared.failure = ItemResult(item.source, FAILED, error=str(exc))
         except Exception as exc:  # a bug must not lose the rest of the batch
             log.exception("%s: unexpected error", item.source)
-            result = ItemResult(item.source, FAILED, error=f"{item.source}: internal error: {exc!r}")
+            prepared.failure = ItemResult(item.source, FAILED, error=f"{item.source}: internal error: {exc!r}")
+        return prepared
+
+    def _find_work(self, prepared: _Prepared, scratch: Path) -> None:
+        """Which passes are unfinished, and for those the audio and its speech windows."""
+        path = prepared.path = self._local_path(prepared.item)
+        base = self._output_base(prepared.item, path)
+        remove_stale_temps(base.parent, base.name)
+        for options in self.options.passes():
+            existing = None if self.options.output.overwrite else find_existing(
+                base, self.options.output.formats, _forced_language(options)
+            )
+            prepared.passes.append(_Pass(options, base, existing))
+        if not prepared.todo:
+            return
+        info = prepared.info = media.probe(path)
+        if info.audio_streams == 0:
+            raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
+        scratch.mkdir(parents=True, exist_ok=True)
+        prepared.scratch = scratch
+        clip = prepared.clip = media.extract_audio(path)
+        if self.options.transcribe.vad:
+            prepared.activity = speech_activity(clip)
+            prepared.windows = plan_windows(prepared.activity.regions, prepared.activity.spans)
+
+    # --- main thread: decoding and writing -----------------------------------------------------------
+
+    def _start(
+        self, prepared: _Prepared, total: int, batcher: WindowBatcher, results: list[ItemResult | None]
+    ) -> None:
+        item = prepared.item
+        self._emit(ItemStarted(prepared.index, total, item.source))
+        flight = _InFlight(prepared, time.monotonic(), self._slot.load_seconds)
+        if prepared.failure is not None:
+            self._finish_item(flight, results, prepared.failure)
+            return
+        for number, plan in enumerate(prepared.passes):
+            if plan.existing is not None:
+                log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
+                flight.results[number] = ItemResult(item.source, SKIPPED, outputs=tuple(plan.existing.values()))
+        if not prepared.todo:
+            self._finish_item(flight, results, None)
+            return
+        for number, plan in enumerate(prepared.passes):
+            if plan.existing is None:
+                self._start_pass(flight, number, plan, batcher, results)
+
+    def _start_pass(
+        self, flight: _InFlight, number: int, plan: _Pass, batcher: WindowBatcher, results: list[ItemResult | None]
+    ) -> None:
+        prepared = flight.prepared
+        assert prepared.clip is not None
+        opts = plan.options
+
+        def done(job: DecodeJob) -> None:
+            self._pass_done(flight, number, job, results)
+
+        try:
+            if not opts.vad:
+                job = self._decode_whole(prepared.clip, opts)
+            elif not prepared.windows:
+                job = DecodeJob(prepared.clip, opts, _forced_language(opts) or "en", ())
+            else:
+                language = self._language(prepared, opts)
+                job = DecodeJob(prepared.clip, opts, language, prepared.activity.spans, self._progress, done)
+                batcher.add(job, prepared.windows)
+                return
+        except SubgenError as exc:
+            job = DecodeJob(prepared.clip, opts, "en", (), error=exc)
+        done(job)
+
+    def _language(self, prepared: _Prepared, opts: TranscribeOptions) -> str:
+        """The spoken language: given, else detected once per item from its first speech window."""
+        if opts.language:
+            return opts.language
+        if prepared.detected is None:
+            assert prepared.clip is not None
+            prepared.detected = self._slot.get().detect_language(prepared.windows[0].samples(prepared.clip))
+        return prepared.detected
+
+    def _decode_whole(self, clip: media.AudioClip, opts: TranscribeOptions) -> DecodeJob:
+        """--no-vad: the engine decodes the whole clip sequentially (and hears everything)."""
+        total = clip.duration
+
+        def report(done: float) -> None:
+            self._emit(AudioProgress(min(done, total), total))
+
+        whole = media.AudioClip(np.asarray(clip.samples[0 : len(clip.samples)]), clip.source, clip.sample_rate)
+        transcript = self._slot.get().transcribe(whole, opts, report)
+        job = DecodeJob(clip, opts, transcript.language, ())
+        job.segments.extend(transcript.segments)
+        return job
+
+    def _progress(self, job: DecodeJob) -> None:
+        self._emit(AudioProgress(min(job.decoded_until, job.clip.duration), job.clip.duration))
+
+    def _pass_done(
+        self, flight: _InFlight, number: int, job: DecodeJob, results: list[ItemResult | None]
+    ) -> None:
+        prepared = flight.prepared
+        try:
+            if job.error is not None:
+                raise job.error
+            flight.results[number] = self._write_pass(prepared, prepared.passes[number], job)
+        except SubgenError as exc:
+            log.error("%s", exc)
+            flight.results[number] = ItemResult(prepared.item.source, FAILED, error=str(exc))
+        except Exception as exc:  # a bug must not lose the rest of the batch
+            log.exception("%s: unexpected error", prepared.item.source)
+            error = f"{prepared.item.source}: internal error: {exc!r}"
+            flight.results[number] = ItemResult(prepared.item.source, FAILED, error=error)
+        if len(flight.results) == len(prepared.passes):
+            self._finish_item(flight, results, None)
+
+    def _write_pass(self, prepared: _Prepared, plan: _Pass, job: DecodeJob) -> ItemResult:
+        clip, opts = job.clip, job.options
+        language = "en" if opts.task == "translate" else job.language
+        transcript = Transcript(language, job.sorted_segments(), clip.duration, opts.model, opts.task)
+        if opts.vad:
+            regions = prepared.activity.regions if prepared.activity else ()
+            spans = prepared.activity.spans if prepared.activity else ()
+            transcript = align_to_voice(suppress(transcript, regions), spans)
+        else:
+            transcript = suppress(transcript, None)
+        self._emit(AudioProgress(clip.duration, clip.duration))
+        assert prepared.info is not None
+        cues = transcript_to_cues(transcript, self._cue_options(prepared.info))
+        paths = output_paths(plan.base, transcript.language, self.options.output.formats)
+        written = write_outputs(Document(tuple(cues), transcript, self.options.video.style), paths)
+        return ItemResult(
+            prepared.item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
+        )
+
+    def _finish_item(self, flight: _InFlight, results: list[ItemResult | None], failure: ItemResult | None) -> None:
+        prepared = flight.prepared
+        if failure is not None:
+            result = failure
+        else:
+            passes = [flight.results[n] for n in range(len(prepared.passes))]
+            failed = next((r for r in passes if r.status == FAILED), None)
+            result = failed or self._video_step(prepared, passes)
         # The one-off model load is reported by the batch, not charged to the item that triggered it.
-        load = self._slot.load_seconds - loaded_before
-        return replace(result, wall_seconds=time.monotonic() - started - load)
+        load = self._slot.load_seconds - flight.loaded_before
+        result = replace(result, wall_seconds=max(0.0, time.monotonic() - flight.started - load))
+        results[prepared.index] = result
+        if prepared.scratch is not None:  # the item's audio file: disk is freed as items finish
+            shutil.rmtree(prepared.scratch, ignore_errors=True)
+        prepared.clip = None
+        self._emit(ItemFinished(result))
+
+    def _video_step(self, prepared: _Prepared, passes: list[ItemResult]) -> ItemResult:
+        """The subtitled video when --burn or --embed asks (the subtitles are already written)."""
+        merged = _merge(passes)
+        if not self.options.video.active:
+            return merged
+        from subgen import video
+
+        path, item = prepared.path, prepared.item
+        assert path is not None
+        try:
+            base = self._output_base(item, path)
+            options = [p.options for p in prepared.passes]
+            tracks = [video.pass_track(r.outputs, o.task, path) for o, r in zip(options, passes, strict=True)]
+            written, made = video.subtitled_video(self.options, path, base, video.ordered(tracks, self.options.tracks))
+        except SubgenError as exc:
+            log.error("%s", exc)
+            return ItemResult(item.source, FAILED, error=str(exc))
+        if written is None:
+            return merged
+        return replace(merged, status=OK if made else merged.status, outputs=(*merged.outputs, written))
 
     def _local_path(self, item: MediaItem) -> Path:
         if item.problem:
@@ -180,50 +470,6 @@ class Batch:
             return self._download(item)
         assert item.path is not None
         return item.path
-
-    def _transcribe_item(self, item: MediaItem) -> ItemResult:
-        path = self._local_path(item)
-        out = self.options.output
-        root = None if item.is_url else item.root
-        base = output_base(path, root, out.output_dir, None if item.is_url else self._base)
-        remove_stale_temps(base.parent, base.name)
-        existing = find_existing(base, out.formats, self._forced_language())
-        if existing and not out.overwrite:
-            log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
-            return ItemResult(item.source, SKIPPED, outputs=tuple(existing.values()))
-        info, clip = self._audio(path)
-        transcript = self._transcript(clip)
-        cues = transcript_to_cues(transcript, self._cue_options(info))
-        paths = output_paths(base, transcript.language, out.formats)
-        written = write_outputs(Document(tuple(cues), transcript, self.options.video.style), paths)
-        return ItemResult(
-            item.source, OK, outputs=tuple(written), audio_seconds=clip.duration, language=transcript.language
-        )
-
-    def _transcript(self, clip: media.AudioClip) -> Transcript:
-        """Decode ``clip`` (with VAD: only its speech; no speech, no engine) and remove hallucinations."""
-        opts, total = self.options.transcribe, clip.duration
-
-        def report(done: float) -> None:
-            self.on_event(AudioProgress(min(done, total), total))
-
-        def decode(audio: media.AudioClip, progress: ProgressFn) -> Transcript:
-            return self._slot.get().transcribe(audio, opts, progress)
-
-        if not opts.vad:
-            transcript = decode(clip, report)
-            report(total)
-            return suppress(transcript, None)
-        activity = speech_activity(clip)
-        regions = activity.regions
-        transcript = decode_speech(clip, regions, decode, report) if regions else self._silent(clip)
-        report(total)
-        return align_to_voice(suppress(transcript, regions), activity.spans)
-
-    def _silent(self, clip: media.AudioClip) -> Transcript:
-        """The transcript of a clip without speech: no language can be detected, so the forced one, else en."""
-        opts = self.options.transcribe
-        return Transcript(self._forced_language() or "en", (), clip.duration, opts.model, opts.task)
 
     def _download(self, item: MediaItem) -> Path:
         """The item's file, downloaded once per batch (with the picture when a video output needs it)."""
@@ -243,52 +489,21 @@ class Batch:
 
     def _download_progress(self, status: dict) -> None:
         total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        self.on_event(DownloadProgress(float(status.get("downloaded_bytes") or 0), total))
-
-    def _subtitle_item(self, item: MediaItem) -> ItemResult:
-        """Subtitles from every pass (``--tracks``), then the subtitled video when --burn or --embed asks."""
-        passes = self.options.passes()
-        results = [self._pass(options)._transcribe_item(item) for options in passes]
-        merged = _merge(results)
-        if not self.options.video.active:
-            return merged
-        from subgen import video
-
-        path = self._local_path(item)
-        base = self._output_base(item, path)
-        tracks = [video.pass_track(r.outputs, opts.task, path) for opts, r in zip(passes, results, strict=True)]
-        written, made = video.subtitled_video(self.options, path, base, video.ordered(tracks, self.options.tracks))
-        if written is None:
-            return merged
-        return replace(merged, status=OK if made else merged.status, outputs=(*merged.outputs, written))
+        self._emit(DownloadProgress(float(status.get("downloaded_bytes") or 0), total))
 
     def _output_base(self, item: MediaItem, path: Path) -> Path:
         if item.is_url:
             return output_base(path, None, self.options.output.output_dir, None)
         return output_base(path, item.root, self.options.output.output_dir, self._base)
 
-    def _pass(self, transcribe: TranscribeOptions) -> Batch:
-        """This batch decoding with ``transcribe`` (a --tracks pass): same engine, output base and events."""
-        if transcribe == self.options.transcribe:
-            return self
-        clone = copy.copy(self)
-        clone.options = replace(self.options, transcribe=transcribe)
-        return clone
-
-    def _forced_language(self) -> str | None:
-        opts = self.options.transcribe
-        return "en" if opts.task == "translate" else opts.language
-
     def _cue_options(self, info: media.MediaInfo) -> CueOptions:
         """The cue limits with gaps measured in this video's frames (the preset's 25 fps for audio)."""
         return replace(self.options.cues, fps=info.fps) if info.fps else self.options.cues
 
-    @staticmethod
-    def _audio(path: Path) -> tuple[media.MediaInfo, media.AudioClip]:
-        info = media.probe(path)
-        if info.audio_streams == 0:
-            raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
-        return info, media.extract_audio(path)
+
+def _forced_language(opts: TranscribeOptions) -> str | None:
+    """The subtitle language known before decoding: English for translations, else ``--language``."""
+    return "en" if opts.task == "translate" else opts.language
 
 
 def _merge(results: list[ItemResult]) -> ItemResult:

@@ -307,8 +307,9 @@ def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[Speech
     for piece in window.time_map.pieces:
         if piece.condensed_end <= covered:
             continue
-        start = piece.source_start + max(0.0, covered - piece.condensed_start)
-        parts.append(SpeechRegion(start, piece.source_end))
+        part = SpeechRegion(piece.source_start + max(0.0, covered - piece.condensed_start), piece.source_end)
+        if _voice([part], spans) > 0:  # a tail of padding after the last word is not worth decoding
+            parts.append(part)
     if _voice(parts, spans) < FOLLOW_UP_VOICE:
         return None
     return plan_windows(tuple(parts), spans, join_silence=window.join_silence)[0]

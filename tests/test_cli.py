@@ -93,7 +93,7 @@ def test_exit_codes_and_report(cards_clip, tmp_path):
     result = runner.invoke(app, [*args, str(tmp_path / "missing.mp4")])
     assert result.exit_code == 1
     data = json.loads(report.read_text())
-    assert data["model"] == "tiny.en" and data["engine"] == "openai-whisper" and data["device"] == "cpu"
+    assert data["model"] == "tiny.en" and data["engine"] == "faster-whisper" and data["device"] == "cpu"
     assert data["totals"]["ok"] == 1 and data["totals"]["failed"] == 1
     good, bad = data["items"]
     assert good["status"] == "ok" and good["language"] == "en" and good["audio_seconds"] > 1.0

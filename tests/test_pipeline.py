@@ -43,7 +43,7 @@ def test_outputs_next_to_sources_then_rerun_skips_without_loading(folder):
     again, loads2 = FakeEngine(), []
     results = _batch(again, loads2, formats=("srt", "json")).run(expand_inputs([str(folder)]))
     assert [r.status for r in results] == [SKIPPED] * 3
-    assert loads2 == [] and again.calls == [], "a finished batch reruns without loading a model"
+    assert loads2 == [] and again.batches == [], "a finished batch reruns without loading a model"
 
 
 def test_overwrite_and_new_format_redo_items(folder):
@@ -53,7 +53,7 @@ def test_overwrite_and_new_format_redo_items(folder):
     assert results[0].status == OK, "a missing requested format means the item is not finished"
     engine = FakeEngine()
     results = _batch(engine, formats=("srt",), overwrite=True).run(expand_inputs([str(folder / "c.mp4")]))
-    assert results[0].status == OK and engine.calls == ["c.mp4"]
+    assert results[0].status == OK and engine.batches == [1], "one item, one window, one batch"
 
 
 def test_detected_language_outputs_count_as_finished(folder):
@@ -66,11 +66,19 @@ def test_detected_language_outputs_count_as_finished(folder):
 
 
 def test_one_failure_does_not_stop_the_batch(folder):
-    engine = FakeEngine(fail_on=frozenset({"c.mp4"}))
+    engine = FakeEngine(fail_calls=frozenset({0}), batch_size=1)
     results = _batch(engine).run(expand_inputs([str(folder / "c.mp4"), str(folder / "missing.mp4"), str(folder)]))
     assert [r.status for r in results] == [FAILED, FAILED, OK, OK]
     assert "fake failure" in results[0].error and "missing.mp4" in results[1].error
     assert not (folder / "c.en.srt").exists()
+
+
+def test_without_vad_a_failing_item_does_not_stop_the_batch(folder):
+    engine = FakeEngine(fail_on=frozenset({"c.mp4"}))
+    options = RunOptions(transcribe=TranscribeOptions(vad=False))
+    results = Batch(options, lambda: engine).run(expand_inputs([str(folder / "c.mp4"), str(folder)]))
+    assert [r.status for r in results] == [FAILED, OK, OK]
+    assert "fake failure" in results[0].error and engine.calls == ["c.mp4", "clip.mp4", "clip.mp4"]
 
 
 def test_output_dir_mirrors_the_input_tree(folder, tmp_path):

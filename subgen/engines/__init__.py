@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from subgen.engines.base import Engine
 from subgen.errors import EngineError
 from subgen.models import ModelSource
 
-ENGINES = ("openai-whisper",)
+ENGINES = ("faster-whisper", "openai-whisper")
 
 
-def load_engine(name: str, source: ModelSource, device: str) -> Engine:
+def pick_engine(name: str, source: ModelSource) -> str:
+    """The backend ``--engine`` means: ``auto`` is faster-whisper (CTranslate2), the fastest on CPU and GPU in
+    benchmarks/speed.py at the same quality, unless the model is an openai-whisper ``.pt`` file or
+    faster-whisper is not installed."""
+    if name != "auto":
+        if name not in ENGINES:
+            raise EngineError(f"unknown engine '{name}'; choose from auto, {', '.join(ENGINES)}")
+        return name
+    if source.kind == "openai-pt" or importlib.util.find_spec("faster_whisper") is None:
+        return "openai-whisper"
+    return "faster-whisper"
+
+
+def gpu_visible(name: str) -> bool:
+    """Whether the backend ``name`` can use a CUDA GPU here (imports its runtime)."""
+    if name == "faster-whisper":
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def load_engine(name: str, source: ModelSource, device: str, batch_size: int | None = None) -> Engine:
     """Load ``source`` with the named backend (heavy imports happen here)."""
-    if name == "openai-whisper":
-        from subgen.engines.openai_whisper import OpenAIWhisperEngine
+    name = pick_engine(name, source)
+    if name == "faster-whisper":
+        from subgen.engines.faster_whisper import FasterWhisperEngine
 
-        return OpenAIWhisperEngine(source, device)
-    raise EngineError(f"unknown engine '{name}'; choose from {', '.join(ENGINES)}")
+        return FasterWhisperEngine(source, device, batch_size)
+    from subgen.engines.openai_whisper import OpenAIWhisperEngine
+
+    return OpenAIWhisperEngine(source, device)

@@ -1,0 +1,129 @@
+"""Cross-file batching: the speech windows of every queued clip share full decoder batches, in input order."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from subgen.config import TranscribeOptions
+from subgen.engines.base import Engine, Segment
+from subgen.errors import SubgenError
+from subgen.media import AudioClip
+from subgen.speech import Window, remainder
+from subgen.vad import SpeechRegion
+
+log = logging.getLogger(__name__)
+
+FOLLOW_UP_ROUNDS = 2
+"""How often the undecoded rest of a window is decoded again (each round only sees what is still left)."""
+
+
+@dataclass(eq=False)
+class DecodeJob:
+    """One clip's windows decoded with one set of options; collects its segments on the clip's timeline."""
+
+    clip: AudioClip
+    options: TranscribeOptions
+    language: str
+    spans: tuple[SpeechRegion, ...]
+    on_progress: Callable[[DecodeJob], None] = lambda job: None
+    on_done: Callable[[DecodeJob], None] = lambda job: None
+    segments: list[Segment] = field(default_factory=list)
+    pending: int = 0
+    decoded_until: float = 0.0
+    error: SubgenError | None = None
+
+    @property
+    def key(self) -> tuple[TranscribeOptions, str]:
+        """Windows can share a batch only when they are decoded with the same options and language."""
+        return self.options, self.language
+
+    def sorted_segments(self) -> tuple[Segment, ...]:
+        """The segments in timeline order (follow-up windows finish after the windows behind them)."""
+        return tuple(sorted(self.segments, key=lambda s: (s.start, s.end)))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    job: DecodeJob
+    window: Window
+    round: int = 0
+
+
+@dataclass
+class WindowBatcher:
+    """Queues windows from many clips and decodes them in batches of the engine's size.
+
+    Batches are cut from the queue in order, so the same inputs always form the same batches. A window
+    that Whisper stopped early comes back to the front of the queue as a follow-up of its rest.
+    """
+
+    engine: Callable[[], Engine]
+    queue: deque[_Entry] = field(default_factory=deque)
+
+    def add(self, job: DecodeJob, windows: tuple[Window, ...]) -> None:
+        """Queue ``job``'s windows; a job without windows is done at once."""
+        if not windows:
+            job.on_done(job)
+            return
+        job.pending += len(windows)
+        self.queue.extend(_Entry(job, w) for w in windows)
+
+    def pump(self, *, flush: bool = False) -> None:
+        """Decode full batches while there are enough windows queued (everything when ``flush``)."""
+        while self.queue:
+            try:
+                size = self.engine().batch_size
+            except SubgenError as exc:
+                self._fail_all(exc)
+                return
+            if not flush and len(self.queue) < size:
+                return
+            self._decode(self._take(size))
+
+    def _take(self, size: int) -> list[_Entry]:
+        """The first ``size`` queued windows that share the first one's decode options."""
+        key = self.queue[0].job.key
+        taken, kept = [], deque()
+        while self.queue and len(taken) < size:
+            entry = self.queue.popleft()
+            (taken if entry.job.key == key else kept).append(entry)
+        self.queue.extendleft(reversed(kept))
+        return taken
+
+    def _decode(self, entries: list[_Entry]) -> None:
+        options, language = entries[0].job.key
+        try:
+            engine = self.engine()
+            audio = [e.window.samples(e.job.clip) for e in entries]
+            results = engine.decode_windows(audio, options, language)
+        except SubgenError as exc:
+            for entry in entries:
+                self._finish(entry, (), exc)
+            return
+        follow_ups = []
+        for entry, segments in zip(entries, results, strict=True):
+            rest = remainder(entry.window, segments, entry.job.spans) if entry.round < FOLLOW_UP_ROUNDS else None
+            if rest is not None:
+                log.debug("%s: decoding again from %.1f s", entry.job.clip.source, rest.source_start)
+                entry.job.pending += 1
+                follow_ups.append(_Entry(entry.job, rest, entry.round + 1))
+            self._finish(entry, segments, None)
+        self.queue.extendleft(reversed(follow_ups))
+
+    def _finish(self, entry: _Entry, segments: tuple[Segment, ...], error: SubgenError | None) -> None:
+        job = entry.job
+        job.pending -= 1
+        if error is not None and job.error is None:
+            job.error = error
+        job.segments.extend(entry.window.to_source(segments))
+        job.decoded_until = max(job.decoded_until, entry.window.source_end)
+        job.on_progress(job)
+        if job.pending == 0:
+            job.on_done(job)
+
+    def _fail_all(self, error: SubgenError) -> None:
+        while self.queue:
+            self._finish(self.queue.popleft(), (), error)

@@ -1,0 +1,119 @@
+"""Cross-file batching and prefetch: short files share decoder batches while the next ones are prepared."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from subgen.config import OutputOptions, RunOptions, TranscribeOptions
+from subgen.engines.fake import FakeEngine
+from subgen.inputs import expand_inputs
+from subgen.pipeline import FAILED, OK, Batch, Prefetcher
+
+
+@pytest.fixture
+def clips(cards_clip: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i in range(10):
+        shutil.copy(cards_clip, folder / f"clip{i:02d}.mp4")
+    return folder
+
+
+def _run(folder: Path, engine: FakeEngine, **transcribe) -> list:
+    options = RunOptions(transcribe=TranscribeOptions(**transcribe), output=OutputOptions(formats=("srt",)))
+    return Batch(options, lambda: engine).run(expand_inputs([str(folder)]))
+
+
+def test_short_files_share_full_batches(clips):
+    engine = FakeEngine(batch_size=4)
+    results = _run(clips, engine)
+    assert [r.status for r in results] == [OK] * 10
+    assert engine.batches == [4, 4, 2], "ten one-window files fill batches of four, not ten batches of one"
+    assert [Path(r.source).name for r in results] == sorted(p.name for p in clips.iterdir() if p.suffix == ".mp4")
+    assert all((clips / f"clip{i:02d}.en.srt").read_text(encoding="utf-8").strip() for i in range(10))
+
+
+def test_a_failed_batch_fails_only_its_files(clips):
+    engine = FakeEngine(batch_size=3, fail_calls=frozenset({1}))
+    results = _run(clips, engine)
+    assert [r.status for r in results] == [OK] * 3 + [FAILED] * 3 + [OK] * 4
+    assert all("fake failure in batch 1" in r.error for r in results[3:6])
+    assert not (clips / "clip04.en.srt").exists() and (clips / "clip06.en.srt").exists()
+
+
+def test_passes_with_different_options_never_share_a_batch(clips):
+    engine = FakeEngine(batch_size=8)
+    options = RunOptions(
+        transcribe=TranscribeOptions(language="de"), output=OutputOptions(formats=("srt",)), tracks=("original", "en")
+    )
+    results = Batch(options, lambda: engine).run(expand_inputs([str(clips / "clip00.mp4"), str(clips / "clip01.mp4")]))
+    assert [r.status for r in results] == [OK, OK]
+    assert engine.batches == [2, 2], "transcribe and translate windows go in separate batches"
+    assert (clips / "clip00.de.srt").is_file() and (clips / "clip01.en.srt").is_file()
+
+
+def test_the_next_files_are_prepared_while_the_engine_decodes(clips):
+    log: list[tuple[str, int, float]] = []
+
+    class SlowEngine(FakeEngine):
+        def decode_windows(self, windows, options, language):
+            log.append(("decode-start", len(self.batches), time.monotonic()))
+            time.sleep(0.4)
+            out = super().decode_windows(windows, options, language)
+            log.append(("decode-end", len(self.batches) - 1, time.monotonic()))
+            return out
+
+    options = RunOptions(output=OutputOptions(formats=("srt",)))
+    batch = Batch(options, lambda: engine)
+    engine = SlowEngine(batch_size=1)
+    prepare = batch._prepare
+
+    def recording(entry, **kwargs):
+        prepared = prepare(entry, **kwargs)
+        log.append(("prepared", entry[0], time.monotonic()))
+        return prepared
+
+    batch._prepare = recording
+    results = batch.run(expand_inputs([str(p) for p in sorted(clips.glob("clip0[0-3].mp4"))]))
+    assert [r.status for r in results] == [OK] * 4
+    prepared = {i: t for kind, i, t in log if kind == "prepared"}
+    decoded = {i: t for kind, i, t in log if kind == "decode-end"}
+    assert prepared[1] < decoded[0] and prepared[2] < decoded[1], "extraction overlaps decoding"
+    ahead = max(sum(1 for i, t in prepared.items() if t < decoded[k]) - (k + 1) for k in decoded)
+    assert ahead <= 3, "the prefetch queue is bounded"
+
+
+def test_prefetcher_keeps_order_bounds_lookahead_and_reraises():
+    started: list[int] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        if i == 7:
+            raise ValueError("boom")
+        return i * i
+
+    with Prefetcher(list(range(10)), work, depth=2) as results:
+        got = []
+        with pytest.raises(ValueError, match="boom"):
+            for value in results:
+                time.sleep(0.05)
+                assert len(started) <= len(got) + 4, "never more than depth + 2 items ahead"
+                got.append(value)
+    assert got == [i * i for i in range(7)]
+
+
+def test_prefetcher_stops_when_the_consumer_leaves_early():
+    def work(i: int) -> int:
+        time.sleep(0.01)
+        return i
+
+    before = threading.active_count()
+    with Prefetcher(list(range(1000)), work, depth=2) as results:
+        assert next(results) == 0
+    time.sleep(0.3)
+    assert threading.active_count() == before, "the prefetch thread ended"
