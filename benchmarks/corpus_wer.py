@@ -29,8 +29,22 @@ def main() -> int:
     media = sorted(p for p in args.corpus.glob(f"{args.lang}_*") if p.suffix != ".txt")
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "subgen", "run", *map(str, media), "--model", args.model,
-               "--output-dir", tmp, "--format", "txt", "--report", str(report), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "subgen",
+            "run",
+            *map(str, media),
+            "--model",
+            args.model,
+            "--output-dir",
+            tmp,
+            "--format",
+            "txt",
+            "--report",
+            str(report),
+            "--quiet",
+        ]
         if args.language:
             cmd += ["--language", args.language]
         started = time.monotonic()
@@ -49,10 +63,14 @@ def main() -> int:
             print(f"{stem:45} {item['language'] or '-':>4} {wer:6.3f} {item['realtime_factor'] or 0:6.1f}")
     total = error_rates(refs, hyps, args.lang)
     t = data["totals"]
-    print(f"\ncorpus WER {total.wer:.3f} (S {total.substitutions} D {total.deletions} I {total.insertions} "
-          f"of {total.reference_words} words), CER {total.cer:.3f}")
-    print(f"{t['audio_seconds']:.1f} s audio; items {t['wall_seconds']:.1f} s ({t['realtime_factor']}x realtime); "
-          f"model load {data['model_load_seconds']:.1f} s; whole command {wall:.1f} s")
+    print(
+        f"\ncorpus WER {total.wer:.3f} (S {total.substitutions} D {total.deletions} I {total.insertions} "
+        f"of {total.reference_words} words), CER {total.cer:.3f}"
+    )
+    print(
+        f"{t['audio_seconds']:.1f} s audio; items {t['wall_seconds']:.1f} s ({t['realtime_factor']}x realtime); "
+        f"model load {data['model_load_seconds']:.1f} s; whole command {wall:.1f} s"
+    )
     return 0
 
 

@@ -301,8 +301,10 @@ class Batch:
         base = self._output_base(prepared.item, path)
         remove_stale_temps(base.parent, base.name)
         for options in self.options.passes():
-            existing = None if self.options.output.overwrite else find_existing(
-                base, self.options.output.formats, _forced_language(options)
+            existing = (
+                None
+                if self.options.output.overwrite
+                else find_existing(base, self.options.output.formats, _forced_language(options))
             )
             prepared.passes.append(_Pass(options, base, existing))
         if not prepared.todo:
@@ -319,9 +321,7 @@ class Batch:
 
     # --- main thread: decoding and writing -----------------------------------------------------------
 
-    def _start(
-        self, prepared: _Prepared, total: int, batcher: WindowBatcher, results: list[ItemResult | None]
-    ) -> None:
+    def _start(self, prepared: _Prepared, total: int, batcher: WindowBatcher, results: list[ItemResult | None]) -> None:
         item = prepared.item
         self._emit(ItemStarted(prepared.index, total, item.source))
         flight = _InFlight(prepared, time.monotonic(), self._slot.load_seconds)
@@ -388,9 +388,7 @@ class Batch:
     def _progress(self, job: DecodeJob) -> None:
         self._emit(AudioProgress(min(job.decoded_until, job.clip.duration), job.clip.duration))
 
-    def _pass_done(
-        self, flight: _InFlight, number: int, job: DecodeJob, results: list[ItemResult | None]
-    ) -> None:
+    def _pass_done(self, flight: _InFlight, number: int, job: DecodeJob, results: list[ItemResult | None]) -> None:
         prepared = flight.prepared
         try:
             if job.error is not None:
