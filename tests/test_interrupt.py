@@ -43,6 +43,9 @@ def _start(folder: Path, report: Path) -> subprocess.Popen:
         "--report",
         str(report),
         "--quiet",
+        # One window per decoder call, so the five files finish one after another (not in one shared batch).
+        "--batch-size",
+        "1",
     ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
 
