@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DIR    ?= .
 ARGS   ?=
 
-.PHONY: setup demo test lint subtitles clean
+.PHONY: setup demo test lint subtitles bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: setup
 # Subtitle a folder of your own: make subtitles DIR=path/to/videos ARGS="--format srt,vtt"
 subtitles: setup
 	$(BIN)/subgen run "$(DIR)" $(ARGS)
+
+# Speed and memory next to openai-whisper's CLI and faster-whisper (same weights, same inputs):
+# make bench ARGS="--quick" for a smoke test, ARGS="--work /tmp/bench --systems subgen,..." to keep/pick.
+bench: setup
+	$(BIN)/python benchmarks/speed.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

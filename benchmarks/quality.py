@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -43,6 +44,14 @@ SECOND_STEMS = (
     "en_kennedy_moon_1961_excerpt",
 )
 """A second long-form file: other clips (incl. 8 kHz telephone speech), other pauses, other non-speech."""
+SECOND_PAUSES = (1.5, 0.4, 6.0, 0.6, 1.2)
+SECOND_NONSPEECH = ((4, "brown", 8.0), (4, "chord", 6.0), (8, "white", 6.0))
+
+LONGFORM_FILES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("long-form A", {"stems": DEFAULT_STEMS}),
+    ("long-form B", {"stems": SECOND_STEMS, "pauses": SECOND_PAUSES, "nonspeech": SECOND_NONSPEECH}),
+)
+"""The two long-form files: a name and ``build_longform``'s keyword arguments (the first uses its defaults)."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,16 @@ class Row:
     wall: float
 
 
+def whisper_cli(checkpoint: Path) -> list[str]:
+    """openai-whisper's CLI on ``checkpoint``, English, SRT out, fp32 on the CPU; audio and --output_dir to add."""
+    return [sys.executable, "-m", "whisper", "--model", str(checkpoint), "--language", "en",
+            "--output_format", "srt", "--fp16", "False", "--device", "cpu", "--verbose", "False"]  # fmt: skip
+
+
 def systems(model: str, checkpoint: Path) -> list[System]:
     """subgen (defaults, and without VAD) and openai-whisper's CLI (defaults, and its own line limits)."""
     subgen = [sys.executable, "-m", "subgen", "run", "--model", model, "--format", "srt", "--overwrite", "-q"]
-    whisper = [sys.executable, "-m", "whisper", "--model", str(checkpoint), "--language", "en",
-               "--output_format", "srt", "--fp16", "False", "--device", "cpu", "--verbose", "False"]  # fmt: skip
+    whisper = whisper_cli(checkpoint)
     readable = ["--word_timestamps", "True", "--max_line_width", "42", "--max_line_count", "2"]
     return [
         System("subgen", lambda v, o: [*subgen, str(v), "-o", str(o)], lambda v: f"{v.stem}.en.srt"),
@@ -167,14 +181,9 @@ def main() -> int:
 
     checkpoint = openai_checkpoint_path(resolve(args.model))
     work = args.work or Path(tempfile.mkdtemp(prefix="subgen-quality-"))
-    files = [
-        ("long-form A", dict(stems=DEFAULT_STEMS)),
-        ("long-form B", dict(stems=SECOND_STEMS, pauses=(1.5, 0.4, 6.0, 0.6, 1.2),
-                             nonspeech=((4, "brown", 8.0), (4, "chord", 6.0), (8, "white", 6.0)))),
-    ]  # fmt: skip
     all_ok = True
     print(f"model {args.model}; machine: {_machine()}\n")
-    for name, kwargs in files:
+    for name, kwargs in LONGFORM_FILES:
         slug = name.replace(" ", "-")
         longform = build_longform(args.corpus, work / slug, name=slug, **kwargs)
         rows = [measure(s, longform, work / slug) for s in systems(args.model, checkpoint)]
