@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 from conftest import ffmpeg, make_video
 
+from benchmarks.longform import corpus_media, generate, level
+from subgen import vad
 from subgen.errors import MediaError
 from subgen.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file
+
+STEMS = ("en_jfk_inaugural_excerpt", "en_librispeech_1089-134686-0000", "en_ljspeech_LJ001-0001", "en_fleurs_001")
+BASE_SECONDS = 180.0
 
 
 def _disk(samples: np.ndarray, path: Path) -> DiskSamples:
@@ -121,3 +126,63 @@ def test_bad_files_raise_media_error_naming_the_file_and_leave_nothing(corpus, t
     message = str(info.value)
     assert str(bad) in message and "\n" not in message
     assert list(scratch.iterdir()) == [], "a failed extraction must not leave its sample file behind"
+
+
+def _whole_array_probabilities(samples: np.ndarray) -> np.ndarray:
+    """The pre-streaming VAD pass, kept as the oracle: all samples framed at once, then run in chunks."""
+    if len(samples) == 0:
+        return np.zeros(0, dtype=np.float32)  # the old code raised here (a window wider than its padded input)
+    padded = np.zeros(vad.CONTEXT + -(-len(samples) // vad.WINDOW) * vad.WINDOW, dtype=np.float32)
+    padded[vad.CONTEXT : vad.CONTEXT + len(samples)] = samples
+    rows = np.lib.stride_tricks.sliding_window_view(padded, vad.CONTEXT + vad.WINDOW)[:: vad.WINDOW]
+    rows = rows[: len(padded[vad.CONTEXT :]) // vad.WINDOW]
+    h = c = np.zeros(vad.STATE_SHAPE, dtype=np.float32)
+    out = []
+    for first in range(0, len(rows), vad.CHUNK_WINDOWS):
+        batch = np.ascontiguousarray(rows[first : first + vad.CHUNK_WINDOWS])
+        probs, h, c = vad._session().run(None, {"input": batch, "h": h, "c": c})
+        out.append(np.asarray(probs, dtype=np.float32).reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def three_minutes(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three minutes of FLAC in Matroska: corpus utterances every 15 s over quiet pink noise."""
+    out = tmp_path_factory.mktemp("three-minutes")
+    audio = generate("pink", BASE_SECONDS, level_db=-50.0)
+    speech = [level(extract_audio(corpus_media(corpus, stem)).samples, -23.0) for stem in STEMS]
+    for i, start in enumerate(range(2, int(BASE_SECONDS) - 15, 15)):
+        utterance = speech[i % len(speech)][: 13 * SAMPLE_RATE]
+        at = start * SAMPLE_RATE
+        audio[at : at + len(utterance)] += utterance
+    raw = out / "base.f32"
+    audio.astype("<f4").tofile(raw)
+    base = out / "base.mka"
+    pcm = ("-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1")
+    ffmpeg(*pcm, "-i", str(raw), "-sample_fmt", "s16", "-c:a", "flac", str(base))
+    raw.unlink()
+    return base
+
+
+def test_streamed_vad_equals_one_pass_across_blocks(three_minutes, tmp_path):
+    clip = extract_audio_file(three_minutes, tmp_path)
+    memory = clip.samples[:]
+    assert len(memory) > vad.CHUNK_WINDOWS * vad.WINDOW, "the clip must span more than one block"
+    expected = _whole_array_probabilities(memory)
+    assert len(expected) == -(-len(memory) // vad.WINDOW) and expected.max() > 0.9
+    np.testing.assert_array_equal(vad.speech_probabilities(clip.samples), expected)
+    np.testing.assert_array_equal(vad.speech_probabilities(memory), expected)
+    in_memory = vad.speech_activity(AudioClip(memory, three_minutes))
+    assert vad.speech_activity(clip) == in_memory and len(in_memory.regions) >= 10
+
+
+@pytest.mark.parametrize("length", [0, 30, 64, 511, 512, 513, 5 * 512 - 1, 5 * 512, 5 * 512 + 1, 5 * 512 + 64, None])
+def test_streamed_vad_block_edges(corpus, tmp_path, monkeypatch, length):
+    monkeypatch.setattr(vad, "CHUNK_WINDOWS", 5)  # blocks of 2560 samples: many boundaries in a short clip
+    samples = extract_audio(corpus / "en_librispeech_1089-134686-0000.flac").samples[:length]
+    expected = _whole_array_probabilities(samples)
+    streamed = vad.speech_probabilities(_disk(samples, tmp_path / "a.f32"))
+    assert len(streamed) == -(-len(samples) // vad.WINDOW)
+    np.testing.assert_array_equal(streamed, expected)
+    if length is None:
+        assert expected.max() > 0.9, "the clip must hold speech for the comparison to mean something"
