@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +16,12 @@ from subgen import vad
 from subgen.errors import MediaError
 from subgen.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file
 
+REPO = Path(__file__).resolve().parent.parent
 STEMS = ("en_jfk_inaugural_excerpt", "en_librispeech_1089-134686-0000", "en_ljspeech_LJ001-0001", "en_fleurs_001")
 BASE_SECONDS = 180.0
+LOOPS = 60
+"""The 3-hour file is the 3-minute one played 60 times."""
+RSS_SLACK_KB = 60 * 1024
 
 
 def _disk(samples: np.ndarray, path: Path) -> DiskSamples:
@@ -186,3 +193,55 @@ def test_streamed_vad_block_edges(corpus, tmp_path, monkeypatch, length):
     np.testing.assert_array_equal(streamed, expected)
     if length is None:
         assert expected.max() > 0.9, "the clip must hold speech for the comparison to mean something"
+
+
+@pytest.fixture(scope="module")
+def three_hours(three_minutes: Path) -> Path:
+    """The 3-minute file looped to 3 hours by copying packets (no re-encode, so it takes about a second)."""
+    long = three_minutes.with_name("three-hours.mka")
+    ffmpeg("-stream_loop", str(LOOPS - 1), "-i", str(three_minutes), "-c", "copy", str(long))
+    return long
+
+
+_CHILD = """
+import json, resource, sys, tempfile
+from pathlib import Path
+from subgen.media import extract_audio_file
+from subgen.speech import plan_windows
+from subgen.vad import speech_activity
+
+with tempfile.TemporaryDirectory(dir=sys.argv[2]) as scratch:
+    clip = extract_audio_file(Path(sys.argv[1]), Path(scratch))
+    activity = speech_activity(clip)
+    windows = plan_windows(activity.regions, activity.spans)
+    heard = sum(float(abs(w.samples(clip)).max() > 0.05) for w in windows)
+    report = dict(duration=clip.duration, regions=len(activity.regions), windows=len(windows), heard=heard)
+report["ru_maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report["hwm_kb"] = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps(report))
+"""
+# ru_maxrss survives exec: a child that subprocess starts (vfork + exec) reports at least the peak of the
+# pytest process that started it. VmHWM is the peak of the child's own address space since exec.
+
+
+def _peak(media: Path, scratch: Path) -> dict:
+    """Extract, VAD and read every decode window of ``media`` in a fresh interpreter; its counts and peak RSS."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(media), str(scratch)], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_three_hours_need_no_more_memory_than_three_minutes(three_minutes, three_hours, tmp_path):
+    short = _peak(three_minutes, tmp_path)
+    long = _peak(three_hours, tmp_path)
+    print(f"\npeak RSS (VmHWM): 3 min {short['hwm_kb'] / 1024:.1f} MB, 3 h {long['hwm_kb'] / 1024:.1f} MB")
+    print(f"ru_maxrss: 3 min {short['ru_maxrss_kb'] / 1024:.1f} MB, 3 h {long['ru_maxrss_kb'] / 1024:.1f} MB")
+    assert short["duration"] == pytest.approx(BASE_SECONDS, abs=0.1)
+    # Looping by packet copy loses a few ms per loop where the copies' timestamps overlap.
+    assert long["duration"] == pytest.approx(LOOPS * BASE_SECONDS, abs=10)
+    assert long["regions"] >= LOOPS * short["regions"] * 0.9
+    assert long["windows"] >= LOOPS * short["windows"] * 0.9 and long["heard"] == long["windows"]
+    assert long["hwm_kb"] <= short["hwm_kb"] + RSS_SLACK_KB, (short, long)
+    assert not list(tmp_path.iterdir()), "the scratch directory holds the samples only while they are used"
