@@ -1,4 +1,4 @@
-"""Every ffmpeg call: locate ffmpeg, probe, extract 16 kHz mono audio."""
+"""Every ffmpeg call: locate ffmpeg, probe, extract 16 kHz mono audio (in memory or to a file read piecewise)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +19,59 @@ from subgen.errors import FFmpegNotFound, MediaError
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+BYTES_PER_SAMPLE = 4
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video|Subtitle|Data): (.*)")
 _SUBTITLE_LANGUAGE = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\((\w+)\))?.*?: Subtitle: ")
 
 
+class DiskSamples:
+    """Mono float32 samples in a raw little-endian f32 file, read one slice at a time.
+
+    Each slice is read with seek + readinto into a fresh array, so only what a caller asks for is ever in
+    memory; a memory map would grow the process's RSS with every page it touches.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._length = path.stat().st_size // BYTES_PER_SAMPLE
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __repr__(self) -> str:
+        return f"DiskSamples({str(self.path)!r}, {self._length} samples)"
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        """The samples of ``index`` (a slice, clamped like numpy's), as a new float32 array."""
+        if not isinstance(index, slice):
+            raise TypeError(f"DiskSamples takes a slice (samples[a:b]), not {type(index).__name__}")
+        start, stop, step = index.indices(self._length)
+        if step != 1:
+            raise ValueError(f"DiskSamples reads contiguous slices only; step {step} is not supported")
+        out = np.empty(max(stop - start, 0), dtype="<f4")
+        if out.size:
+            self._read_into(start, out)
+        return out.astype(np.float32, copy=False)
+
+    def _read_into(self, start: int, out: np.ndarray) -> None:
+        with self.path.open("rb") as f:
+            f.seek(start * BYTES_PER_SAMPLE)
+            got = f.readinto(memoryview(out).cast("B"))
+        if got != out.nbytes:
+            raise MediaError(f"{self.path}: audio file shrank while in use; do not modify it during a run")
+
+
+Samples = np.ndarray | DiskSamples
+"""Decoded audio: an in-memory array, or a file read a slice at a time (both take ``samples[a:b]`` and len())."""
+
+
 @dataclass(frozen=True)
 class AudioClip:
     """Decoded mono float32 audio on the source's timeline (t=0 is the container's start)."""
 
-    samples: np.ndarray
+    samples: Samples
     source: Path
     sample_rate: int = SAMPLE_RATE
 
@@ -161,12 +204,12 @@ def _parse_duration(text: str) -> float | None:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def extract_audio(path: Path) -> AudioClip:
-    """Decode the first audio stream to 16 kHz mono float32, padded so t=0 is the container's start."""
+def _decode_args(path: Path, target: str) -> list[str]:
+    """ffmpeg arguments that decode ``path``'s first audio stream to 16 kHz mono f32le at ``target``."""
     import ffmpeg
 
     stream = ffmpeg.input(ffmpeg_arg(path)).output(
-        "pipe:",
+        target,
         format="f32le",
         acodec="pcm_f32le",
         ac=1,
@@ -179,9 +222,36 @@ def extract_audio(path: Path) -> AudioClip:
         sn=None,
         dn=None,
     )
-    args = stream.compile(cmd="ffmpeg")[1:]
-    proc = run_ffmpeg(["-loglevel", "error", *args], what=path, capture_stdout=True)
+    return ["-loglevel", "error", *stream.compile(cmd="ffmpeg")[1:]]
+
+
+def _nothing_decoded(path: Path) -> MediaError:
+    return MediaError(f"{path}: no audio could be decoded; the file may be truncated or corrupt")
+
+
+def extract_audio(path: Path) -> AudioClip:
+    """Decode the first audio stream to 16 kHz mono float32 in memory, padded so t=0 is the container's start."""
+    proc = run_ffmpeg(_decode_args(path, "pipe:"), what=path, capture_stdout=True)
     samples = np.frombuffer(proc.stdout, dtype="<f4")
     if samples.size == 0:
-        raise MediaError(f"{path}: no audio could be decoded; the file may be truncated or corrupt")
-    return AudioClip(samples=samples.copy(), source=path)
+        raise _nothing_decoded(path)
+    return AudioClip(samples=samples.astype(np.float32), source=path)
+
+
+def extract_audio_file(path: Path, directory: Path) -> AudioClip:
+    """As ``extract_audio``, but the samples go to a raw f32 file in ``directory`` (the caller's temp dir).
+
+    Memory stays flat however long the media is: the clip reads its samples from the file a slice at a time.
+    """
+    fd, name = tempfile.mkstemp(prefix=f"{path.stem[:40]}.", suffix=".f32", dir=directory)
+    os.close(fd)
+    target = Path(name)
+    try:
+        run_ffmpeg(["-y", *_decode_args(path, ffmpeg_arg(target))], what=path)
+        samples = DiskSamples(target)
+        if len(samples) == 0:
+            raise _nothing_decoded(path)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return AudioClip(samples=samples, source=path)

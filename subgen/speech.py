@@ -219,7 +219,7 @@ class Window:
         return self.time_map.pieces[-1].source_end
 
     def samples(self, clip: AudioClip) -> np.ndarray:
-        """The window's audio, read from ``clip`` (which may be a memory-mapped file) piece by piece."""
+        """The window's audio, read from ``clip`` (whose samples may be on disk) piece by piece."""
         rate = clip.sample_rate
         out = np.zeros(round(self.duration * rate), dtype=np.float32)
         for piece in self.time_map.pieces:

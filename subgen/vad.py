@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from subgen.errors import EngineError
-from subgen.media import SAMPLE_RATE, AudioClip
+from subgen.media import SAMPLE_RATE, AudioClip, Samples
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,9 @@ WINDOW = 512
 CONTEXT = 64
 """Samples of the previous window the model sees in front of each window."""
 STATE_SHAPE = (1, 1, 128)
-CHUNK_WINDOWS = 4096
-"""Windows per onnxruntime call; the LSTM state carries across calls, so this only bounds memory."""
+CHUNK_WINDOWS = 512
+"""Windows (16 s) per block read from the clip and per onnxruntime call; the state carries across, so this only
+bounds memory: onnxruntime holds about 30 kB per window in flight, and larger blocks run no faster."""
 MODEL_PACKAGE, MODEL_FILE = "faster_whisper", "assets/silero_vad_v6.onnx"
 
 
@@ -92,26 +93,38 @@ def _session() -> Any:
     return onnxruntime.InferenceSession(str(model_path()), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def _framed(samples: np.ndarray) -> np.ndarray:
-    """Rows of CONTEXT + WINDOW samples: each window preceded by the tail of the one before it (zeros first)."""
-    padded = np.zeros(CONTEXT + -(-len(samples) // WINDOW) * WINDOW, dtype=np.float32)
-    padded[CONTEXT : CONTEXT + len(samples)] = samples
-    windows = len(padded[CONTEXT:]) // WINDOW
+def _framed(context: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Rows of CONTEXT + WINDOW samples: each window of ``block`` preceded by the samples before it.
+
+    ``context`` holds the CONTEXT samples in front of ``block`` (zeros at the clip's start); a short last
+    block is zero-padded to whole windows.
+    """
+    windows = -(-len(block) // WINDOW)
+    padded = np.zeros(CONTEXT + windows * WINDOW, dtype=np.float32)
+    padded[:CONTEXT] = context
+    padded[CONTEXT : CONTEXT + len(block)] = block
     view = np.lib.stride_tricks.sliding_window_view(padded, CONTEXT + WINDOW)
     return view[::WINDOW][:windows]
 
 
-def speech_probabilities(samples: np.ndarray) -> np.ndarray:
-    """Silero's speech probability for every 32 ms window of 16 kHz mono ``samples``."""
+def speech_probabilities(samples: Samples) -> np.ndarray:
+    """Silero's speech probability for every 32 ms window of 16 kHz mono ``samples``.
+
+    The audio is read a block of CHUNK_WINDOWS windows at a time, with the window context and the LSTM
+    state carried across blocks, so memory stays flat for any length and the result is that of one pass.
+    """
     session = _session()
-    rows = _framed(np.asarray(samples, dtype=np.float32))
+    block_size = CHUNK_WINDOWS * WINDOW
+    context = np.zeros(CONTEXT, dtype=np.float32)
     h = np.zeros(STATE_SHAPE, dtype=np.float32)
     c = np.zeros(STATE_SHAPE, dtype=np.float32)
     out = []
-    for first in range(0, len(rows), CHUNK_WINDOWS):
-        batch = np.ascontiguousarray(rows[first : first + CHUNK_WINDOWS])
-        probs, h, c = session.run(None, {"input": batch, "h": h, "c": c})
+    for first in range(0, len(samples), block_size):
+        block = np.asarray(samples[first : first + block_size], dtype=np.float32)
+        rows = np.ascontiguousarray(_framed(context, block))
+        probs, h, c = session.run(None, {"input": rows, "h": h, "c": c})
         out.append(np.asarray(probs, dtype=np.float32).reshape(-1))
+        context = block[-CONTEXT:].copy()  # every block but the last is whole windows, so this is what follows
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
