@@ -314,7 +314,7 @@ class Batch:
             raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
         scratch.mkdir(parents=True, exist_ok=True)
         prepared.scratch = scratch
-        clip = prepared.clip = media.extract_audio(path)
+        clip = prepared.clip = media.extract_audio_file(path, scratch)
         if self.options.transcribe.vad:
             prepared.activity = speech_activity(clip)
             prepared.windows = plan_windows(prepared.activity.regions, prepared.activity.spans)
