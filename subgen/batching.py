@@ -11,7 +11,7 @@ from subgen.config import TranscribeOptions
 from subgen.engines.base import Engine, Segment
 from subgen.errors import SubgenError
 from subgen.media import AudioClip
-from subgen.speech import Window, remainder
+from subgen.speech import Window, plan_windows, undecoded
 from subgen.vad import SpeechRegion
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,23 @@ class WindowBatcher:
             for entry in entries:
                 self._finish(entry, (), exc)
             return
-        follow_ups = []
+        # What Whisper left undecoded goes back to the front of the queue; the rests of one job's windows are
+        # packed together, so a few seconds left in each of several windows cost one encoder pass, not several.
+        rests: dict[tuple[DecodeJob, int], list[SpeechRegion]] = {}
         for entry, segments in zip(entries, results, strict=True):
-            rest = remainder(entry.window, segments, entry.job.spans) if entry.round < FOLLOW_UP_ROUNDS else None
-            if rest is not None:
-                log.debug("%s: decoding again from %.1f s", entry.job.clip.source, rest.source_start)
-                entry.job.pending += 1
-                follow_ups.append(_Entry(entry.job, rest, entry.round + 1))
+            if entry.round < FOLLOW_UP_ROUNDS:
+                parts = undecoded(entry.window, segments, entry.job.spans)
+                if parts:
+                    rests.setdefault((entry.job, entry.round + 1), []).extend(parts)
+        follow_ups = [
+            _Entry(job, window, round_)
+            for (job, round_), parts in rests.items()
+            for window in plan_windows(tuple(sorted(parts, key=lambda r: r.start)), job.spans)
+        ]
+        for entry in follow_ups:
+            log.debug("%s: decoding again from %.1f s", entry.job.clip.source, entry.window.source_start)
+            entry.job.pending += 1
+        for entry, segments in zip(entries, results, strict=True):
             self._finish(entry, segments, None)
         self.queue.extendleft(reversed(follow_ups))
 

@@ -293,7 +293,15 @@ def _voice(regions: list[SpeechRegion], spans: tuple[SpeechRegion, ...]) -> floa
 
 
 def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]) -> Window | None:
-    """What Whisper left undecoded at the end of ``window``, as a window of its own, or None.
+    """What Whisper left undecoded at the end of ``window`` as a window of its own (see ``undecoded``), or None."""
+    parts = undecoded(window, segments, spans)
+    return plan_windows(parts, spans, join_silence=window.join_silence)[0] if parts else None
+
+
+def undecoded(
+    window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]
+) -> tuple[SpeechRegion, ...]:
+    """The regions of ``window`` Whisper left undecoded at its end; empty when no voice worth decoding is left.
 
     Whisper sometimes ends a window early (its last timestamp before a joined region) and would, in its
     sequential loop, seek there and go on; batched decoding does the same by decoding the rest again.
@@ -301,7 +309,7 @@ def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[Speech
     """
     ends = [s.end for s in segments] + [w.end for s in segments for w in s.words]
     if not ends:
-        return None  # nothing decoded: the model heard no speech in the whole window
+        return ()  # nothing decoded: the model heard no speech in the whole window
     covered = max(ends)
     parts = []
     for piece in window.time_map.pieces:
@@ -310,6 +318,4 @@ def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[Speech
         part = SpeechRegion(piece.source_start + max(0.0, covered - piece.condensed_start), piece.source_end)
         if _voice([part], spans) > 0:  # a tail of padding after the last word is not worth decoding
             parts.append(part)
-    if _voice(parts, spans) < FOLLOW_UP_VOICE:
-        return None
-    return plan_windows(tuple(parts), spans, join_silence=window.join_silence)[0]
+    return tuple(parts) if _voice(parts, spans) >= FOLLOW_UP_VOICE else ()

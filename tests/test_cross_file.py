@@ -117,3 +117,45 @@ def test_prefetcher_stops_when_the_consumer_leaves_early():
         assert next(results) == 0
     time.sleep(0.3)
     assert threading.active_count() == before, "the prefetch thread ended"
+
+
+def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
+    import numpy as np
+
+    from subgen.batching import DecodeJob, WindowBatcher
+    from subgen.engines.base import Segment, Word
+    from subgen.media import SAMPLE_RATE, AudioClip
+    from subgen.speech import plan_windows
+    from subgen.vad import SpeechRegion as R
+
+    regions = (R(0, 8), R(10, 18), R(30, 38), R(50, 58), R(70, 78))
+    spans = tuple(R(r.start + 0.3, r.end - 0.3) for r in regions)
+    windows = plan_windows(regions, spans)
+    assert [len(w.time_map.pieces) for w in windows] == [3, 2]
+
+    class StopsEarly(FakeEngine):
+        def decode_windows(self, audio, options, language):
+            self.batches.append(len(audio))
+            # The first call hears only each window's first region; later calls hear every (8 s) region.
+            out = []
+            for a in audio:
+                starts = (
+                    [0.3]
+                    if len(self.batches) == 1
+                    else [0.3 + 8.2 * k for k in range(round(len(a) / SAMPLE_RATE / 8.2))]
+                )
+                out.append(tuple(Segment(t, t + 7.4, " words", (Word(" words", t, t + 7.4),)) for t in starts))
+            return out
+
+    engine, done = StopsEarly(), []
+    job = DecodeJob(
+        AudioClip(np.zeros(80 * SAMPLE_RATE, dtype=np.float32), Path("x")), TranscribeOptions(), "en", spans
+    )
+    job.on_done = done.append
+    batcher = WindowBatcher(lambda: engine)
+    batcher.add(job, windows)
+    batcher.pump(flush=True)
+    assert engine.batches == [2, 1], "the rests of both windows (two regions + one) share one follow-up window"
+    assert done == [job] and job.pending == 0
+    starts = sorted(round(s.start, 1) for s in job.segments)
+    assert starts == [0.3, 10.3, 30.3, 50.3, 70.3], "follow-up segments land on the regions they came from"
