@@ -82,6 +82,13 @@ class Engine(Protocol):
 
 WindowDecodeFn = Callable[[Sequence[np.ndarray]], list[tuple[Segment, ...]]]
 
+CPU_BATCH, CUDA_BATCH = 8, 16
+"""Default windows per decode call: two CPU cores gain little past 8; a GPU wants more."""
+COMPRESSION_LIMIT, LOGPROB_LIMIT, NO_SPEECH_LIMIT = 2.4, -1.0, 0.6
+"""Whisper's own signs of a failed window (a repetition loop, a low-confidence guess, silence)."""
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+FALLBACK_BEAM = 5
+
 
 class OutOfMemory(Exception):
     """An engine ran out of accelerator memory on a batch (raised by adapters, handled by ``decode_backing_off``)."""
@@ -112,3 +119,21 @@ class BatchSize:
                 continue
             start += len(part)
         return results
+
+
+def window_failed(segments: tuple[Segment, ...]) -> bool:
+    """True when a batched window looks like one Whisper would have decoded again (loop or low confidence)."""
+    if not segments:
+        return False
+    text = "".join(s.text for s in segments)
+    silent = all(s.no_speech_prob > NO_SPEECH_LIMIT for s in segments)
+    low = min(s.avg_logprob for s in segments) < LOGPROB_LIMIT
+    return compression_ratio(text) > COMPRESSION_LIMIT or (low and not silent)
+
+
+def compression_ratio(text: str) -> float:
+    """How much zlib shrinks ``text`` (Whisper's repetition-loop detector)."""
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0

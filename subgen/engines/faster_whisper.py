@@ -10,18 +10,27 @@ import numpy as np
 
 from subgen import models
 from subgen.config import TranscribeOptions
-from subgen.engines.base import BatchSize, OutOfMemory, ProgressFn, Segment, Transcript, Word
+from subgen.engines.base import (
+    COMPRESSION_LIMIT,
+    CPU_BATCH,
+    CUDA_BATCH,
+    FALLBACK_BEAM,
+    FALLBACK_TEMPERATURES,
+    LOGPROB_LIMIT,
+    NO_SPEECH_LIMIT,
+    BatchSize,
+    OutOfMemory,
+    ProgressFn,
+    Segment,
+    Transcript,
+    Word,
+    window_failed,
+)
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
 
 log = logging.getLogger(__name__)
 
-CPU_BATCH, CUDA_BATCH = 8, 16
-"""Default windows per decode call: CTranslate2 on two CPU cores gains little past 8; a GPU wants more."""
-COMPRESSION_LIMIT, LOGPROB_LIMIT, NO_SPEECH_LIMIT = 2.4, -1.0, 0.6
-"""Whisper's own signs of a failed window (a repetition loop, a low-confidence guess, silence)."""
-FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-FALLBACK_BEAM = 5
 PUNCTUATION_BEFORE, PUNCTUATION_AFTER = "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、"
 
 
@@ -119,7 +128,7 @@ class FasterWhisperEngine:
         """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
         results = self.batch.decode(lambda part: self._decode_batch(part, options, language), windows)
         return [
-            self._fallback(window, options, language) if _failed(result) else result
+            self._fallback(window, options, language) if window_failed(result) else result
             for window, result in zip(windows, results, strict=True)
         ]
 
@@ -192,24 +201,6 @@ class FasterWhisperEngine:
             vad_filter=False,
         )
         return tuple(_segment(s) for s in segments)
-
-
-def _failed(segments: tuple[Segment, ...]) -> bool:
-    """True when a batched window looks like one Whisper would have decoded again (loop or low confidence)."""
-    if not segments:
-        return False
-    text = "".join(s.text for s in segments)
-    silent = all(s.no_speech_prob > NO_SPEECH_LIMIT for s in segments)
-    low = min(s.avg_logprob for s in segments) < LOGPROB_LIMIT
-    return compression_ratio(text) > COMPRESSION_LIMIT or (low and not silent)
-
-
-def compression_ratio(text: str) -> float:
-    """How much zlib shrinks ``text`` (Whisper's repetition-loop detector)."""
-    import zlib
-
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def _words(words: Iterable[Any] | None) -> tuple[Word, ...]:

@@ -1,18 +1,34 @@
-"""openai-whisper (PyTorch) engine: word timestamps, fp16 on CUDA, fp32 on CPU."""
+"""openai-whisper (PyTorch) engine: word timestamps, fp16 on CUDA, fp32 on CPU, batched windows."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import importlib
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from subgen import models
 from subgen.config import TranscribeOptions
-from subgen.engines.base import ProgressFn, Segment, Transcript, Word
+from subgen.engines.base import (
+    CPU_BATCH,
+    CUDA_BATCH,
+    FALLBACK_BEAM,
+    FALLBACK_TEMPERATURES,
+    BatchSize,
+    OutOfMemory,
+    ProgressFn,
+    Segment,
+    Transcript,
+    Word,
+    window_failed,
+)
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
 
@@ -60,10 +76,11 @@ class OpenAIWhisperEngine:
 
     name = "openai-whisper"
 
-    def __init__(self, source: models.ModelSource, device: str = "auto") -> None:
+    def __init__(self, source: models.ModelSource, device: str = "auto", batch_size: int | None = None) -> None:
         self.model_name = source.name
         self.device = resolve_device(device)
         self.source = source
+        self.batch = BatchSize(batch_size or (CUDA_BATCH if self.device == "cuda" else CPU_BATCH))
         log.info("loading %s on %s", source.name, self.device)
         if source.kind == "openai-name":
             self._model = _load_named(source.name, self.device)
@@ -101,21 +118,243 @@ class OpenAIWhisperEngine:
                 raise EngineError(f"{audio.source}: transcription failed ({exc})") from exc
         return _to_transcript(result, audio, self.model_name, options.task)
 
+    @property
+    def batch_size(self) -> int:
+        """Windows per decode call now (lowered after a CUDA out-of-memory)."""
+        return self.batch.current
+
+    def detect_language(self, samples: np.ndarray) -> str:
+        """The most likely language of the first 30 s of ``samples``."""
+        if not self._model.is_multilingual:
+            return "en"
+        from whisper.audio import N_SAMPLES
+
+        mel, _ = _window_mel(self._model, samples[:N_SAMPLES])
+        _, probs = self._model.detect_language(self._on_device(mel))
+        return max(probs, key=probs.get)
+
+    def decode_windows(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
+        results = self.batch.decode(lambda part: self._decode_batch(part, options, language), windows)
+        return [
+            self._fallback(window, options, language) if window_failed(result) else result
+            for window, result in zip(windows, results, strict=True)
+        ]
+
+    def _decode_batch(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        try:
+            return self._decode_mels(windows, options, language)
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
+            if _out_of_memory(exc):
+                raise OutOfMemory(str(exc)) from exc
+            raise EngineError(f"decoding failed ({exc})") from exc
+
+    def _decode_mels(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        """One ``whisper.decode`` call over the stacked mels of all ``windows``, then word timestamps per window."""
+        import torch
+        import whisper
+
+        mels = [_window_mel(self._model, w) for w in windows]
+        batch = self._on_device(torch.stack([mel for mel, _ in mels]))
+        results = _decode(self._model, batch, self._decoding_options(options, language))
+        tokenizer = whisper.tokenizer.get_tokenizer(
+            self._model.is_multilingual, num_languages=self._model.num_languages, language=language, task=options.task
+        )
+        return [
+            self._window_segments(result, mel_batch, frames, tokenizer, len(window) / SAMPLE_RATE)
+            for result, mel_batch, (_, frames), window in zip(results, batch, mels, windows, strict=True)
+        ]
+
+    def _decoding_options(self, options: TranscribeOptions, language: str) -> Any:
+        import whisper
+
+        return whisper.DecodingOptions(
+            task=options.task,
+            language=language,
+            beam_size=options.beam_size if options.beam_size > 1 else None,  # None is greedy
+            temperature=0.0,
+            without_timestamps=False,
+            fp16=self.device == "cuda",
+            prompt=options.initial_prompt,
+        )
+
+    def _window_segments(
+        self, result: Any, mel: Any, frames: int, tokenizer: Any, duration: float
+    ) -> tuple[Segment, ...]:
+        """One window's decode as segments with word timestamps, times from the window's start."""
+        from whisper.timing import add_word_timestamps
+
+        pieces = [
+            p
+            for p in _split_at_timestamps(result.tokens, tokenizer, duration, self._time_precision())
+            if p["text"].strip()
+        ]
+        add_word_timestamps(
+            segments=pieces,
+            model=self._model,
+            tokenizer=tokenizer,
+            mel=mel,
+            num_frames=frames,
+            last_speech_timestamp=0.0,
+        )
+        segments = (
+            _clipped(
+                _segment(p | {"avg_logprob": result.avg_logprob, "no_speech_prob": result.no_speech_prob}), duration
+            )
+            for p in pieces
+        )
+        return tuple(s for s in segments if s.end > s.start)
+
+    def _time_precision(self) -> float:
+        """Seconds per timestamp token (0.02 for every Whisper model)."""
+        from whisper.audio import N_FRAMES
+
+        return N_FRAMES // self._model.dims.n_audio_ctx * whisper_frame_seconds()
+
+    def _on_device(self, mel: Any) -> Any:
+        import torch
+
+        return mel.to(self._model.device).to(torch.float16 if self.device == "cuda" else torch.float32)
+
+    def _fallback(self, window: np.ndarray, options: TranscribeOptions, language: str) -> tuple[Segment, ...]:
+        """Redo one window the careful way: beam search, then sampling at rising temperatures (seeded)."""
+        import torch
+        import whisper
+
+        torch.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Word-level timestamps on translations")
+            try:
+                result = whisper.transcribe(
+                    self._model,
+                    np.ascontiguousarray(window, dtype=np.float32),
+                    language=language,
+                    task=options.task,
+                    temperature=FALLBACK_TEMPERATURES,
+                    beam_size=max(options.beam_size, FALLBACK_BEAM),
+                    best_of=FALLBACK_BEAM,
+                    initial_prompt=options.initial_prompt,
+                    condition_on_previous_text=False,
+                    word_timestamps=True,
+                    fp16=self.device == "cuda",
+                    verbose=None,
+                )
+            except RuntimeError as exc:
+                raise EngineError(f"decoding a window again failed ({exc})") from exc
+        duration = len(window) / SAMPLE_RATE
+        segments = (_clipped(_segment(s), duration) for s in result["segments"] if s["text"].strip())
+        return tuple(s for s in segments if s.end > s.start)
+
+
+def _decode(model: Any, mels: Any, options: Any) -> list[Any]:
+    """``whisper.decode`` over a batch of mels, with beam search working for more than one window.
+
+    openai-whisper (20250625 and before) stopped repeating each window's encoded audio for its beams
+    (openai/whisper#1483): one window broadcasts, several fail with a tensor size mismatch. Beam search on a
+    batch runs through a task that does the repeat.
+    """
+    import whisper
+
+    if mels.shape[0] == 1 or not options.beam_size:
+        return whisper.decode(model, mels, options)
+    return _beam_batch_task()(model, options).run(mels)
+
+
+@functools.cache
+def _beam_batch_task() -> type:
+    from whisper.decoding import DecodingTask
+
+    class BeamBatchTask(DecodingTask):
+        """A DecodingTask whose beams each get their own copy of their window's encoded audio."""
+
+        def _get_audio_features(self, mel: Any) -> Any:
+            return super()._get_audio_features(mel).repeat_interleave(self.n_group, dim=0)
+
+        def _detect_language(self, audio_features: Any, tokens: Any) -> Any:
+            # One language per window, not per beam (``run`` pairs them with the windows).
+            return super()._detect_language(audio_features[:: self.n_group], tokens)
+
+    return BeamBatchTask
+
+
+def _window_mel(model: Any, samples: np.ndarray) -> tuple[Any, int]:
+    """A window's log-mel padded to Whisper's 30 s input (as whisper.transcribe pads), and its count of audio frames."""
+    import whisper
+    from whisper.audio import N_FRAMES, N_SAMPLES
+
+    audio = np.ascontiguousarray(samples, dtype=np.float32)
+    mel = whisper.log_mel_spectrogram(audio, n_mels=model.dims.n_mels, padding=N_SAMPLES)
+    frames = min(N_FRAMES, mel.shape[-1] - N_FRAMES)
+    return whisper.pad_or_trim(mel[:, :frames], N_FRAMES), frames
+
+
+def _split_at_timestamps(tokens: list[int], tokenizer: Any, duration: float, precision: float) -> list[dict]:
+    """A window's tokens cut into segments at timestamp tokens, as whisper.transcribe cuts them.
+
+    Consecutive timestamp pairs close a segment; text after the last pair is dropped unless a single timestamp
+    ends it (Whisper's loop would go on from the last word; ``speech.remainder`` decodes the rest as a window of
+    its own). Without any pair the whole window is one segment, ending at its last timestamp if it has one.
+    """
+    begin = tokenizer.timestamp_begin
+    stamp = [t >= begin for t in tokens]
+    cuts = [i for i in range(1, len(tokens)) if stamp[i - 1] and stamp[i]]
+    if not cuts:
+        stamps = [t for t in tokens if t >= begin]
+        end = (stamps[-1] - begin) * precision if stamps and stamps[-1] != begin else duration
+        return [_piece(tokens, 0.0, end, tokenizer)]
+    if stamp[-2:] == [False, True]:
+        cuts.append(len(tokens))
+    starts = [0, *cuts[:-1]]
+    return [
+        _piece(tokens[a:b], (tokens[a] - begin) * precision, (tokens[b - 1] - begin) * precision, tokenizer)
+        for a, b in zip(starts, cuts, strict=True)
+    ]
+
+
+def _piece(tokens: list[int], start: float, end: float, tokenizer: Any) -> dict:
+    """A segment in whisper.transcribe's dict shape (what ``add_word_timestamps`` reads and fills in)."""
+    text = tokenizer.decode([t for t in tokens if t < tokenizer.eot])
+    return {"seek": 0, "start": start, "end": end, "tokens": tokens, "text": text}
+
+
+def _clipped(segment: Segment, duration: float) -> Segment:
+    """``segment`` and its words held inside ``[0, duration]`` (a timestamp token can point past a short window)."""
+
+    def clip(t: float) -> float:
+        return min(max(t, 0.0), duration)
+
+    words = tuple(dataclasses.replace(w, start=clip(w.start), end=clip(w.end)) for w in segment.words)
+    return dataclasses.replace(segment, start=clip(segment.start), end=clip(segment.end), words=words)
+
+
+def _out_of_memory(exc: RuntimeError) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _segment(s: dict) -> Segment:
+    """A segment from whisper's dict shape."""
+    return Segment(
+        start=float(s["start"]),
+        end=float(s["end"]),
+        text=s["text"],
+        words=tuple(
+            Word(w["word"], float(w["start"]), float(w["end"]), float(w["probability"])) for w in s.get("words", [])
+        ),
+        avg_logprob=float(s.get("avg_logprob", 0.0)),
+        no_speech_prob=float(s.get("no_speech_prob", 0.0)),
+    )
+
 
 def _to_transcript(result: dict, audio: AudioClip, model: str, task: str) -> Transcript:
-    segments = tuple(
-        Segment(
-            start=float(s["start"]),
-            end=float(s["end"]),
-            text=s["text"],
-            words=tuple(
-                Word(w["word"], float(w["start"]), float(w["end"]), float(w["probability"])) for w in s.get("words", [])
-            ),
-            avg_logprob=float(s.get("avg_logprob", 0.0)),
-            no_speech_prob=float(s.get("no_speech_prob", 0.0)),
-        )
-        for s in result["segments"]
-    )
+    segments = tuple(_segment(s) for s in result["segments"])
     language = "en" if task == "translate" else result.get("language") or "en"
     return Transcript(language=language, segments=segments, duration=audio.duration, model=model, task=task)
 
