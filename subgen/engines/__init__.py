@@ -44,4 +44,4 @@ def load_engine(name: str, source: ModelSource, device: str, batch_size: int | N
         return FasterWhisperEngine(source, device, batch_size)
     from subgen.engines.openai_whisper import OpenAIWhisperEngine
 
-    return OpenAIWhisperEngine(source, device)
+    return OpenAIWhisperEngine(source, device, batch_size)
