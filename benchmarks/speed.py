@@ -91,15 +91,13 @@ class Inputs:
         return [*(str(i.media) for i in self.longforms), str(self.clip_dir)]
 
 
-def longform_stems() -> set[str]:
-    """The corpus utterances the long-form files use."""
-    return {stem for _, kwargs in LONGFORM_FILES for stem in kwargs["stems"]}
-
-
 def clip_stems(corpus: Path) -> list[str]:
-    """English corpus utterances not used in the long-form files, sorted."""
-    stems = {p.stem for p in corpus.glob("en_*.txt")} - longform_stems()
-    return sorted(stems)
+    """Every English corpus utterance, sorted: the folder-of-short-clips case (2-20 s each).
+
+    The long-form files reuse most of them, trimmed and joined; as separate files they are a different
+    workload (many model inputs, each mostly empty for a decoder that cannot share them).
+    """
+    return sorted(p.stem for p in corpus.glob("en_*.txt"))
 
 
 def _seconds(media: Path) -> float:
