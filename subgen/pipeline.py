@@ -232,7 +232,6 @@ class Batch:
     engine_factory: Callable[[], Engine]
     on_event: EventFn = lambda event: None
     prefetch: int = PREFETCH_ITEMS
-    pack: bool = True
     _slot: _EngineSlot = field(init=False)
     _base: Path | None = field(init=False, default=None)
     _infos: dict[str, dict] = field(init=False, default_factory=dict)
@@ -261,7 +260,7 @@ class Batch:
         items = self._expand_urls(items)
         self._base = mirror_base(items)
         results: list[ItemResult | None] = [None] * len(items)
-        batcher = WindowBatcher(self._slot.get, pack=self.pack)
+        batcher = WindowBatcher(self._slot.get)
         with tempfile.TemporaryDirectory(prefix="subgen-audio-") as scratch:
             prepare = functools.partial(self._prepare, total=len(items), scratch=Path(scratch))
             with Prefetcher(list(enumerate(items)), prepare, self.prefetch) as ready:

@@ -299,20 +299,18 @@ def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[Speech
 
 
 def undecoded(
-    window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...], reached: float | None = None
+    window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]
 ) -> tuple[SpeechRegion, ...]:
     """The regions of ``window`` Whisper left undecoded at its end; empty when no voice worth decoding is left.
 
     Whisper sometimes ends a window early (its last timestamp before a joined region) and would, in its
     sequential loop, seek there and go on; batched decoding does the same by decoding the rest again.
     ``segments`` are the window's decode (times from its start); only voice after their end counts.
-    ``reached`` is for a window packed with others: how far (from its start) the decoder got when none of
-    the decoded words fell in this window; before that point an empty decode means silence, after it, a stop.
     """
     ends = [s.end for s in segments] + [w.end for s in segments for w in s.words]
-    if not ends and reached is None:
+    if not ends:
         return ()  # nothing decoded: the model heard no speech in the whole window
-    covered = max(ends) if ends else max(0.0, reached or 0.0)
+    covered = max(ends)
     parts = []
     for piece in window.time_map.pieces:
         if piece.condensed_end <= covered:

@@ -24,9 +24,9 @@ def clips(cards_clip: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def _run(folder: Path, engine: FakeEngine, *, pack: bool = False) -> list:
-    options = RunOptions(output=OutputOptions(formats=("srt",)))
-    return Batch(options, lambda: engine, pack=pack).run(expand_inputs([str(folder)]))
+def _run(folder: Path, engine: FakeEngine, **transcribe) -> list:
+    options = RunOptions(transcribe=TranscribeOptions(**transcribe), output=OutputOptions(formats=("srt",)))
+    return Batch(options, lambda: engine).run(expand_inputs([str(folder)]))
 
 
 def test_short_files_share_full_batches(clips):
@@ -51,8 +51,7 @@ def test_passes_with_different_options_never_share_a_batch(clips):
     options = RunOptions(
         transcribe=TranscribeOptions(language="de"), output=OutputOptions(formats=("srt",)), tracks=("original", "en")
     )
-    batch = Batch(options, lambda: engine, pack=False)
-    results = batch.run(expand_inputs([str(clips / "clip00.mp4"), str(clips / "clip01.mp4")]))
+    results = Batch(options, lambda: engine).run(expand_inputs([str(clips / "clip00.mp4"), str(clips / "clip01.mp4")]))
     assert [r.status for r in results] == [OK, OK]
     assert engine.batches == [2, 2], "transcribe and translate windows go in separate batches"
     assert (clips / "clip00.de.srt").is_file() and (clips / "clip01.en.srt").is_file()
@@ -70,7 +69,7 @@ def test_the_next_files_are_prepared_while_the_engine_decodes(clips):
             return out
 
     options = RunOptions(output=OutputOptions(formats=("srt",)))
-    batch = Batch(options, lambda: engine, pack=False)
+    batch = Batch(options, lambda: engine)
     engine = SlowEngine(batch_size=1)
     prepare = batch._prepare
 
@@ -160,48 +159,3 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
     assert done == [job] and job.pending == 0
     starts = sorted(round(s.start, 1) for s in job.segments)
     assert starts == [0.3, 10.3, 30.3, 50.3, 70.3], "follow-up segments land on the regions they came from"
-
-
-def test_short_clips_are_packed_into_shared_decoder_inputs(clips):
-    engine = FakeEngine(batch_size=4)
-    results = _run(clips, engine, pack=True)
-    assert [r.status for r in results] == [OK] * 10
-    assert engine.batches == [1], "ten 1-second clips fit one 29-second decoder input"
-    import pysrt
-
-    for i in range(10):
-        cues = pysrt.open(str(clips / f"clip{i:02d}.en.srt"), encoding="utf-8")
-        assert cues and all(c.text.strip() for c in cues), "each clip gets its own words"
-        assert all(c.end.ordinal <= 1500 for c in cues), "on its own timeline (the clip is 1.1 s long)"
-
-
-PACKED = ("en_jfk_inaugural_excerpt.flac", "en_ljspeech_LJ001-0004.flac", "en_fleurs_002.ogg")
-
-
-def test_packed_real_clips_each_get_their_own_words(corpus, tmp_path):
-    from conftest import make_video
-
-    from subgen.evaluate import error_rates, read_text
-    from subgen.media import extract_audio
-    from subgen.speech import WINDOW_SECONDS
-    from subgen.vad import speech_regions
-
-    videos = [make_video(corpus / name, tmp_path / f"{Path(name).stem}.mp4") for name in PACKED]
-    speech = sum(r.duration for v in videos for r in speech_regions(extract_audio(v)))
-    assert speech < WINDOW_SECONDS, "the three clips fit one window, so they are decoded together"
-    options = RunOptions(transcribe=TranscribeOptions(model="tiny.en"), output=OutputOptions(formats=("srt",)))
-    from subgen.engines import load_engine
-    from subgen.models import resolve
-
-    loaded = []
-
-    def engine():
-        loaded.append(load_engine("faster-whisper", resolve("tiny.en"), "cpu"))
-        return loaded[-1]
-
-    results = Batch(options, engine).run(expand_inputs([str(v) for v in videos]))
-    assert [r.status for r in results] == [OK] * 3
-    for name, video in zip(PACKED, videos, strict=True):
-        hypothesis = read_text(video.with_name(f"{video.stem}.en.srt"))
-        reference = read_text(corpus / f"{Path(name).stem}.txt")
-        assert error_rates([reference], [hypothesis]).wer < 0.25, (name, hypothesis)

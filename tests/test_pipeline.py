@@ -25,13 +25,13 @@ def folder(cards_clip: Path, tmp_path: Path) -> Path:
     return root
 
 
-def _batch(engine: FakeEngine, loads: list[int] | None = None, pack: bool = True, **output) -> Batch:
+def _batch(engine: FakeEngine, loads: list[int] | None = None, **output) -> Batch:
     def factory() -> FakeEngine:
         if loads is not None:
             loads.append(1)
         return engine
 
-    return Batch(RunOptions(output=OutputOptions(**output)), factory, pack=pack)
+    return Batch(RunOptions(output=OutputOptions(**output)), factory)
 
 
 def test_outputs_next_to_sources_then_rerun_skips_without_loading(folder):
@@ -67,8 +67,7 @@ def test_detected_language_outputs_count_as_finished(folder):
 
 def test_one_failure_does_not_stop_the_batch(folder):
     engine = FakeEngine(fail_calls=frozenset({0}), batch_size=1)
-    items = expand_inputs([str(folder / "c.mp4"), str(folder / "missing.mp4"), str(folder)])
-    results = _batch(engine, pack=False).run(items)
+    results = _batch(engine).run(expand_inputs([str(folder / "c.mp4"), str(folder / "missing.mp4"), str(folder)]))
     assert [r.status for r in results] == [FAILED, FAILED, OK, OK]
     assert "fake failure" in results[0].error and "missing.mp4" in results[1].error
     assert not (folder / "c.en.srt").exists()
