@@ -60,6 +60,9 @@ def test_models_command_lists_bundled_models():
         (["--model", "tiny.en", "--language", "de"], "English-only"),
         (["--model", "tiny.en", "--task", "translate"], "English-only"),
         (["--max-chars", "3"], "--max-chars"),
+        (["--engine", "whisperx"], "--engine must be one of"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--beam-size", "0"], "--beam-size must be at least 1"),
     ],
 )
 def test_usage_errors_exit_2_before_any_model_loads(args, message, cards_clip, monkeypatch):
@@ -134,3 +137,24 @@ def test_make_subtitles_target_runs_a_folder(cards_clip, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (folder / "clip.en.srt").is_file() and (folder / "clip.en.vtt").is_file()
+
+
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_each_engine_subtitles_a_clip_and_is_named_in_the_report(engine, cards_clip, tmp_path):
+    report = tmp_path / "report.json"
+    args = ["run", str(cards_clip), "--model", "tiny.en", "-o", str(tmp_path), "--report", str(report), "-q"]
+    result = runner.invoke(app, [*args, "--engine", engine, "--batch-size", "2", "--beam-size", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["engine"] == engine and data["items"][0]["status"] == "ok"
+    assert "clubs" in (tmp_path / "cards.en.srt").read_text(encoding="utf-8").lower()
+
+
+def test_auto_engine_is_faster_whisper_unless_the_model_is_a_pt_file(tmp_path):
+    from subgen.engines import pick_engine
+    from subgen.models import ModelSource, resolve
+
+    assert pick_engine("auto", resolve("tiny.en")) == "faster-whisper"
+    pt = ModelSource(name="mine", kind="openai-pt", path=tmp_path / "mine.pt", multilingual=True)
+    assert pick_engine("auto", pt) == "openai-whisper"
+    assert pick_engine("openai-whisper", resolve("tiny.en")) == "openai-whisper"

@@ -1,0 +1,119 @@
+"""The faster-whisper (CTranslate2) engine: bundled models loaded as they are, batched windows on real speech."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from subgen.config import TranscribeOptions
+from subgen.errors import EngineError
+from subgen.evaluate import error_rates, read_text
+from subgen.media import SAMPLE_RATE, extract_audio
+from subgen.models import ModelSource, resolve
+
+STEMS = ("en_jfk_inaugural_excerpt", "en_ljspeech_LJ001-0004", "en_librispeech_1089-134691-0001")
+OPTIONS = TranscribeOptions(model="tiny.en")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from subgen.engines.faster_whisper import FasterWhisperEngine
+
+    return FasterWhisperEngine(resolve("tiny.en"), "cpu")
+
+
+@pytest.fixture(scope="module")
+def windows(corpus) -> list[tuple[np.ndarray, str]]:
+    return [(extract_audio(corpus / f"{s}.flac").samples, read_text(corpus / f"{s}.txt")) for s in STEMS]
+
+
+def _text(segments) -> str:
+    return "".join(s.text for s in segments)
+
+
+def test_cpu_defaults_are_int8_and_a_batch_of_four(engine):
+    assert (engine.device, engine.compute_type, engine.batch_size) == ("cpu", "int8", 4)
+    assert engine.detect_language(np.zeros(SAMPLE_RATE, dtype=np.float32)) == "en", "tiny.en is English-only"
+
+
+def test_a_batch_of_real_windows_decodes_each_with_timed_words(engine, windows):
+    results = engine.decode_windows([w for w, _ in windows], OPTIONS, "en")
+    assert len(results) == len(windows)
+    for (audio, reference), segments in zip(windows, results, strict=True):
+        assert error_rates([reference], [_text(segments)]).wer < 0.2, _text(segments)
+        words = [w for s in segments for w in s.words]
+        assert words and all(0 <= w.start <= w.end <= len(audio) / SAMPLE_RATE + 0.05 for w in words)
+        assert all(a.start <= b.start for a, b in itertools.pairwise(words))
+
+
+def test_out_of_memory_halves_the_batch_and_still_decodes_everything(engine, windows, monkeypatch):
+    forward = engine._pipeline.forward
+    sizes = []
+
+    def tight(features, *args):
+        sizes.append(len(features))
+        if len(features) > 1:
+            raise RuntimeError("CUDA failed with error out of memory")
+        return forward(features, *args)
+
+    monkeypatch.setattr(engine._pipeline, "forward", tight)
+    monkeypatch.setattr(engine.batch, "current", 4)
+    results = engine.decode_windows([w for w, _ in windows], OPTIONS, "en")
+    assert sizes == [3, 2, 1, 1, 1], "4 (3 windows) fails, 2 fails, then one window at a time"
+    assert engine.batch_size == 1 and all(_text(r).strip() for r in results)
+
+
+def test_a_failed_window_is_redone_alone_and_the_redo_is_used(engine, windows, monkeypatch):
+    import subgen.engines.faster_whisper as fw
+
+    redone = []
+    fallback = engine._fallback
+
+    def spy(window, options, language):
+        redone.append(len(window))
+        return fallback(window, options, language)
+
+    monkeypatch.setattr(fw, "window_failed", lambda segments: True)
+    monkeypatch.setattr(engine, "_fallback", spy)
+    audio, reference = windows[0]
+    [segments] = engine.decode_windows([audio], OPTIONS, "en")
+    assert redone == [len(audio)]
+    assert error_rates([reference], [_text(segments)]).wer < 0.2
+
+
+def test_whole_clip_transcription_for_no_vad(engine, corpus):
+    clip = extract_audio(corpus / "en_jfk_inaugural_excerpt.flac")
+    seen = []
+    transcript = engine.transcribe(clip, OPTIONS, seen.append)
+    assert transcript.language == "en" and "country" in transcript.text.lower()
+    assert seen and seen[-1] <= clip.duration + 0.05
+
+
+def test_multilingual_base_detects_german(corpus):
+    from subgen.engines.faster_whisper import FasterWhisperEngine
+
+    base = FasterWhisperEngine(resolve("base"), "cpu")
+    assert base.multilingual
+    assert base.detect_language(extract_audio(corpus / "de_fleurs_000.ogg").samples) == "de"
+
+
+def test_an_openai_checkpoint_is_refused_with_the_engine_to_use(tmp_path):
+    from subgen.engines.faster_whisper import FasterWhisperEngine
+
+    source = ModelSource(name="mine", kind="openai-pt", path=tmp_path / "mine.pt", multilingual=True)
+    with pytest.raises(EngineError, match="--engine openai-whisper"):
+        FasterWhisperEngine(source, "cpu")
+
+
+def test_cuda_without_a_gpu_is_refused():
+    import ctranslate2
+
+    from subgen.engines.faster_whisper import resolve_device
+
+    if ctranslate2.get_cuda_device_count():
+        pytest.skip("this machine has a CUDA GPU")
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(EngineError, match="no CUDA GPU"):
+        resolve_device("cuda")
