@@ -66,7 +66,7 @@ def test_out_of_memory_halves_the_batch_and_still_decodes_everything(engine, win
 
 
 def test_a_failed_window_is_redone_alone_and_the_redo_is_used(engine, windows, monkeypatch):
-    import subgen.engines.faster_whisper as fw
+    import subgen.engines.base as base
 
     redone = []
     fallback = engine._fallback
@@ -75,7 +75,7 @@ def test_a_failed_window_is_redone_alone_and_the_redo_is_used(engine, windows, m
         redone.append(len(window))
         return fallback(window, options, language)
 
-    monkeypatch.setattr(fw, "window_failed", lambda segments: True)
+    monkeypatch.setattr(base, "window_failed", lambda segments: True)
     monkeypatch.setattr(engine, "_fallback", spy)
     audio, reference = windows[0]
     [segments] = engine.decode_windows([audio], OPTIONS, "en")

@@ -139,3 +139,15 @@ def compression_ratio(text: str) -> float:
 
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def decode_redoing_failures(
+    batch: BatchSize,
+    windows: Sequence[np.ndarray],
+    decode: WindowDecodeFn,
+    redo: Callable[[np.ndarray], tuple[Segment, ...]],
+) -> list[tuple[Segment, ...]]:
+    """Every engine's ``decode_windows``: batched ``decode`` (backing off on out-of-memory), then ``redo`` alone
+    each window whose result ``window_failed``."""
+    results = batch.decode(decode, windows)
+    return [redo(w) if window_failed(r) else r for w, r in zip(windows, results, strict=True)]

@@ -24,7 +24,7 @@ from subgen.engines.base import (
     Segment,
     Transcript,
     Word,
-    window_failed,
+    decode_redoing_failures,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -126,11 +126,12 @@ class FasterWhisperEngine:
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
     ) -> list[tuple[Segment, ...]]:
         """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
-        results = self.batch.decode(lambda part: self._decode_batch(part, options, language), windows)
-        return [
-            self._fallback(window, options, language) if window_failed(result) else result
-            for window, result in zip(windows, results, strict=True)
-        ]
+        return decode_redoing_failures(
+            self.batch,
+            windows,
+            lambda part: self._decode_batch(part, options, language),
+            lambda window: self._fallback(window, options, language),
+        )
 
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
