@@ -141,13 +141,31 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-def decode_redoing_failures(
-    batch: BatchSize,
-    windows: Sequence[np.ndarray],
-    decode: WindowDecodeFn,
-    redo: Callable[[np.ndarray], tuple[Segment, ...]],
-) -> list[tuple[Segment, ...]]:
-    """Every engine's ``decode_windows``: batched ``decode`` (backing off on out-of-memory), then ``redo`` alone
-    each window whose result ``window_failed``."""
-    results = batch.decode(decode, windows)
-    return [redo(w) if window_failed(r) else r for w, r in zip(windows, results, strict=True)]
+class WindowedEngine:
+    """What both real engines share: the batch size, and ``decode_windows`` on top of their own
+    ``_decode_batch`` (one decoder call, may raise ``OutOfMemory``) and ``_fallback`` (one window, carefully)."""
+
+    batch: BatchSize
+
+    @property
+    def batch_size(self) -> int:
+        """Windows per decode call now (lowered after a CUDA out-of-memory)."""
+        return self.batch.current
+
+    def decode_windows(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
+        results = self.batch.decode(lambda part: self._decode_batch(part, options, language), windows)
+        return [
+            self._fallback(w, options, language) if window_failed(r) else r
+            for w, r in zip(windows, results, strict=True)
+        ]
+
+    def _decode_batch(
+        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
+    ) -> list[tuple[Segment, ...]]:
+        raise NotImplementedError
+
+    def _fallback(self, window: np.ndarray, options: TranscribeOptions, language: str) -> tuple[Segment, ...]:
+        raise NotImplementedError

@@ -23,8 +23,8 @@ from subgen.engines.base import (
     ProgressFn,
     Segment,
     Transcript,
+    WindowedEngine,
     Word,
-    decode_redoing_failures,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -58,7 +58,7 @@ def _model_path(source: models.ModelSource) -> str:
     )
 
 
-class FasterWhisperEngine:
+class FasterWhisperEngine(WindowedEngine):
     """A loaded CTranslate2 Whisper model and faster-whisper's batched decoder around it."""
 
     name = "faster-whisper"
@@ -88,11 +88,6 @@ class FasterWhisperEngine:
         self._pipeline = BatchedInferencePipeline(self._model)
         self.multilingual = bool(self._model.model.is_multilingual)
 
-    @property
-    def batch_size(self) -> int:
-        """Windows per decode call now (lowered after a CUDA out-of-memory)."""
-        return self.batch.current
-
     def transcribe(
         self, audio: AudioClip, options: TranscribeOptions, progress: ProgressFn | None = None
     ) -> Transcript:
@@ -121,17 +116,6 @@ class FasterWhisperEngine:
             return "en"
         language, _, _ = self._model.detect_language(np.asarray(samples[: 30 * SAMPLE_RATE], dtype=np.float32))
         return language
-
-    def decode_windows(
-        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
-    ) -> list[tuple[Segment, ...]]:
-        """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
-        return decode_redoing_failures(
-            self.batch,
-            windows,
-            lambda part: self._decode_batch(part, options, language),
-            lambda window: self._fallback(window, options, language),
-        )
 
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str

@@ -26,8 +26,8 @@ from subgen.engines.base import (
     ProgressFn,
     Segment,
     Transcript,
+    WindowedEngine,
     Word,
-    decode_redoing_failures,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -71,7 +71,7 @@ def _load_named(name: str, device: str) -> Any:
         ) from exc
 
 
-class OpenAIWhisperEngine:
+class OpenAIWhisperEngine(WindowedEngine):
     """A loaded openai-whisper model."""
 
     name = "openai-whisper"
@@ -118,11 +118,6 @@ class OpenAIWhisperEngine:
                 raise EngineError(f"{audio.source}: transcription failed ({exc})") from exc
         return _to_transcript(result, audio, self.model_name, options.task)
 
-    @property
-    def batch_size(self) -> int:
-        """Windows per decode call now (lowered after a CUDA out-of-memory)."""
-        return self.batch.current
-
     def detect_language(self, samples: np.ndarray) -> str:
         """The most likely language of the first 30 s of ``samples``."""
         if not self._model.is_multilingual:
@@ -132,17 +127,6 @@ class OpenAIWhisperEngine:
         mel, _ = _window_mel(self._model, samples[:N_SAMPLES])
         _, probs = self._model.detect_language(self._on_device(mel))
         return max(probs, key=probs.get)
-
-    def decode_windows(
-        self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
-    ) -> list[tuple[Segment, ...]]:
-        """Decode windows in batches (halving the batch on CUDA out-of-memory); a failed window is redone alone."""
-        return decode_redoing_failures(
-            self.batch,
-            windows,
-            lambda part: self._decode_batch(part, options, language),
-            lambda window: self._fallback(window, options, language),
-        )
 
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
