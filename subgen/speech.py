@@ -5,12 +5,11 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from subgen.engines.base import ProgressFn, Segment, Transcript, Word
+from subgen.engines.base import Segment, Transcript, Word
 from subgen.media import AudioClip
 from subgen.vad import SpeechRegion
 
@@ -84,27 +83,6 @@ class TimeMap:
         return a + offset, b + offset
 
 
-def condense(
-    clip: AudioClip, regions: tuple[SpeechRegion, ...], join_silence: float = JOIN_SILENCE
-) -> tuple[AudioClip, TimeMap]:
-    """A clip of only the speech regions (``join_silence`` apart) and the map back to ``clip``'s timeline."""
-    rate = clip.sample_rate
-    gap = np.zeros(round(join_silence * rate), dtype=np.float32)
-    parts, pieces, cursor = [], [], 0
-    for region in regions:
-        a, b = round(region.start * rate), round(region.end * rate)
-        if b <= a:
-            continue
-        if parts:
-            parts.append(gap)
-            cursor += len(gap)
-        pieces.append(Piece(a / rate, b / rate, cursor / rate))
-        parts.append(clip.samples[a:b])
-        cursor += b - a
-    samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    return replace(clip, samples=samples), TimeMap(tuple(pieces))
-
-
 def _word(word: Word, time_map: TimeMap) -> Word:
     start, end = time_map.word_to_source(word.start, word.end)
     return replace(word, start=start, end=end)
@@ -116,25 +94,6 @@ def _segment(segment: Segment, time_map: TimeMap) -> Segment:
         return replace(segment, start=min(w.start for w in words), end=max(w.end for w in words), words=words)
     start, end = time_map.span_to_source(segment.start, segment.end)
     return replace(segment, start=start, end=end)
-
-
-def remap(transcript: Transcript, time_map: TimeMap, duration: float) -> Transcript:
-    """``transcript`` of a condensed clip with every segment and word on the source timeline of ``duration`` s."""
-    segments = tuple(_segment(s, time_map) for s in transcript.segments)
-    return replace(transcript, segments=segments, duration=duration)
-
-
-DecodeFn = Callable[[AudioClip, ProgressFn], Transcript]
-"""Transcribes a clip, reporting decoded seconds of that clip."""
-
-
-def decode_speech(
-    clip: AudioClip, regions: tuple[SpeechRegion, ...], decode: DecodeFn, progress: ProgressFn
-) -> Transcript:
-    """Decode only ``regions`` of ``clip``; the transcript and the progress reports are on ``clip``'s timeline."""
-    condensed, time_map = condense(clip, regions)
-    transcript = decode(condensed, lambda done: progress(time_map.to_source(done, is_end=True)))
-    return remap(transcript, time_map, clip.duration)
 
 
 ALIGN_REACH = 0.6
@@ -290,12 +249,6 @@ FOLLOW_UP_VOICE = 0.5
 
 def _voice(regions: list[SpeechRegion], spans: tuple[SpeechRegion, ...]) -> float:
     return sum(max(0.0, min(r.end, s.end) - max(r.start, s.start)) for r in regions for s in spans)
-
-
-def remainder(window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]) -> Window | None:
-    """What Whisper left undecoded at the end of ``window`` as a window of its own (see ``undecoded``), or None."""
-    parts = undecoded(window, segments, spans)
-    return plan_windows(parts, spans, join_silence=window.join_silence)[0] if parts else None
 
 
 def undecoded(

@@ -11,10 +11,10 @@ import pytest
 
 from benchmarks.longform import corpus_media, generate, trim
 from subgen import vad
-from subgen.engines.base import Segment, Transcript, Word
+from subgen.engines.base import Segment, Word
 from subgen.errors import EngineError
 from subgen.media import SAMPLE_RATE, AudioClip, extract_audio
-from subgen.speech import JOIN_SILENCE, condense, remap
+from subgen.speech import JOIN_SILENCE, plan_windows
 from subgen.vad import SpeechRegion, VadOptions, regions_from_probabilities, speech_regions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,14 +106,15 @@ def test_hysteresis_keeps_speech_between_the_thresholds_and_drops_blips():
     assert regions_from_probabilities(blip, 3.0, VadOptions(min_speech=0.25)) == ()
 
 
-def test_condense_keeps_only_the_regions_and_maps_times_back():
+def test_a_window_keeps_only_the_regions_and_maps_times_back():
     ramp = np.arange(10 * SAMPLE_RATE, dtype=np.float32)  # each sample's value is its index
     regions = (SpeechRegion(1.0, 2.0), SpeechRegion(5.0, 7.0))
-    condensed, time_map = condense(_clip(ramp), regions)
-    assert condensed.duration == pytest.approx(1.0 + JOIN_SILENCE + 2.0)
+    [window] = plan_windows(regions)
+    condensed, time_map = window.samples(_clip(ramp)), window.time_map
+    assert window.duration == pytest.approx(1.0 + JOIN_SILENCE + 2.0)
     second = round((1.0 + JOIN_SILENCE) * SAMPLE_RATE)
-    assert condensed.samples[0] == SAMPLE_RATE and condensed.samples[second] == 5 * SAMPLE_RATE
-    assert not condensed.samples[SAMPLE_RATE:second].any(), "the join is silence"
+    assert condensed[0] == SAMPLE_RATE and condensed[second] == 5 * SAMPLE_RATE
+    assert not condensed[SAMPLE_RATE:second].any(), "the join is silence"
     assert time_map.to_source(0.25) == pytest.approx(1.25)
     assert time_map.to_source(1.0 + JOIN_SILENCE + 0.5) == pytest.approx(5.5)
     in_gap = 1.0 + JOIN_SILENCE / 2
@@ -122,9 +123,9 @@ def test_condense_keeps_only_the_regions_and_maps_times_back():
     assert time_map.to_source(99.0) == pytest.approx(7.0)
 
 
-def test_remap_moves_segments_and_words_onto_the_source_timeline():
+def test_window_segments_and_words_move_onto_the_source_timeline():
     regions = (SpeechRegion(1.0, 2.0), SpeechRegion(5.0, 7.0))
-    condensed, time_map = condense(_clip(np.zeros(10 * SAMPLE_RATE)), regions)
+    [window] = plan_windows(regions)
     j = 1.0 + JOIN_SILENCE  # where the second region starts in the condensed clip
     words = (
         Word(" one", 0.1, 0.5),
@@ -133,10 +134,8 @@ def test_remap_moves_segments_and_words_onto_the_source_timeline():
     )
     spanning = Segment(0.1, j + 1.0, " one two three", words)
     wordless = Segment(0.6, j + 0.2, " wordless")
-    transcript = Transcript("en", (spanning, wordless), condensed.duration, "m")
-    out = remap(transcript, time_map, 10.0)
-    assert out.duration == 10.0
-    got = [(w.text, round(w.start, 3), round(w.end, 3)) for w in out.segments[0].words]
+    out = window.to_source((spanning, wordless))
+    got = [(w.text, round(w.start, 3), round(w.end, 3)) for w in out[0].words]
     assert got == [(" one", 1.1, 1.5), (" two", 5.0, 5.3), (" three", 5.5, 6.0)]
-    assert (out.segments[0].start, out.segments[0].end) == pytest.approx((1.1, 6.0))
-    assert (out.segments[1].start, out.segments[1].end) == pytest.approx((1.6, 5.2)), "each end maps separately"
+    assert (out[0].start, out[0].end) == pytest.approx((1.1, 6.0))
+    assert (out[1].start, out[1].end) == pytest.approx((1.6, 5.2)), "each end maps separately"

@@ -9,7 +9,7 @@ import pytest
 
 from subgen.engines.base import Segment, Word
 from subgen.media import SAMPLE_RATE, AudioClip
-from subgen.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, remainder, split_long
+from subgen.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, split_long, undecoded
 from subgen.vad import SpeechRegion as R
 
 
@@ -59,17 +59,16 @@ def test_the_rest_after_an_early_stop_becomes_a_follow_up_window():
     [window] = plan_windows(regions)
     spans = (R(0.4, 7.6), R(20.4, 25.6), R(40.4, 46.6))
     # Whisper stopped at the end of the first region: the other two are still to decode.
-    rest = remainder(window, (_seg(0.4, 7.6),), spans)
-    assert rest is not None
-    assert [(p.source_start, p.source_end) for p in rest.time_map.pieces] == [(20.0, 26.0), (40.0, 47.0)]
+    rest = undecoded(window, (_seg(0.4, 7.6),), spans)
+    assert [(r.start, r.end) for r in rest] == [(20.0, 26.0), (40.0, 47.0)]
     # It stopped inside the second region: the rest starts there.
     stop = 8.0 + JOIN_SILENCE + 3.0
-    rest = remainder(window, (_seg(0.4, stop),), spans)
-    assert rest is not None and rest.source_start == pytest.approx(23.0)
+    rest = undecoded(window, (_seg(0.4, stop),), spans)
+    assert rest and rest[0].start == pytest.approx(23.0)
 
 
 def test_no_follow_up_when_only_padding_is_left_or_nothing_was_heard():
     [window] = plan_windows((R(0.0, 8.0), R(20.0, 26.0)))
     spans = (R(0.4, 7.6), R(20.4, 25.6))
-    assert remainder(window, (_seg(0.4, 8.0 + JOIN_SILENCE + 5.5),), spans) is None
-    assert remainder(window, (), spans) is None
+    assert undecoded(window, (_seg(0.4, 8.0 + JOIN_SILENCE + 5.5),), spans) == ()
+    assert undecoded(window, (), spans) == ()

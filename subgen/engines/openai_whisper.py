@@ -283,7 +283,7 @@ def _split_at_timestamps(tokens: list[int], tokenizer: Any, duration: float, pre
     """A window's tokens cut into segments at timestamp tokens, as whisper.transcribe cuts them.
 
     Consecutive timestamp pairs close a segment; text after the last pair is dropped unless a single timestamp
-    ends it (Whisper's loop would go on from the last word; ``speech.remainder`` decodes the rest as a window of
+    ends it (Whisper's loop would go on from the last word; ``speech.undecoded`` gives the rest for a window of
     its own). Without any pair the whole window is one segment, ending at its last timestamp if it has one.
     """
     begin = tokenizer.timestamp_begin
