@@ -128,7 +128,7 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
     from subgen.speech import plan_windows
     from subgen.vad import SpeechRegion as R
 
-    regions = (R(0, 8), R(10, 18), R(30, 38), R(50, 58), R(70, 78))
+    regions = (R(0, 5), R(10, 15), R(30, 35), R(50, 55), R(70, 75))  # three 5 s regions fit one window
     spans = tuple(R(r.start + 0.3, r.end - 0.3) for r in regions)
     windows = plan_windows(regions, spans)
     assert [len(w.time_map.pieces) for w in windows] == [3, 2]
@@ -136,15 +136,15 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
     class StopsEarly(FakeEngine):
         def decode_windows(self, audio, options, language):
             self.batches.append(len(audio))
-            # The first call hears only each window's first region; later calls hear every (8 s) region.
+            # The first call hears only each window's first region; later calls hear every (5 s) region.
             out = []
             for a in audio:
                 starts = (
                     [0.3]
                     if len(self.batches) == 1
-                    else [0.3 + 8.2 * k for k in range(round(len(a) / SAMPLE_RATE / 8.2))]
+                    else [0.3 + 5.2 * k for k in range(round(len(a) / SAMPLE_RATE / 5.2))]
                 )
-                out.append(tuple(Segment(t, t + 7.4, " words", (Word(" words", t, t + 7.4),)) for t in starts))
+                out.append(tuple(Segment(t, t + 4.4, " words", (Word(" words", t, t + 4.4),)) for t in starts))
             return out
 
     engine, done = StopsEarly(), []

@@ -14,24 +14,26 @@ from subgen.vad import SpeechRegion as R
 
 
 def test_regions_are_packed_in_order_up_to_the_window_length():
-    regions = tuple(R(10.0 * i, 10.0 * i + 8.0) for i in range(7))  # 7 regions of 8 s
-    windows = plan_windows(regions)
+    regions = tuple(R(10.0 * i, 10.0 * i + 5.0) for i in range(7))  # 7 regions of 5 s
+    windows = plan_windows(regions, limit=16.0)
     assert [len(w.time_map.pieces) for w in windows] == [3, 3, 1]
-    assert all(w.duration <= WINDOW_SECONDS for w in windows)
-    assert windows[0].duration == pytest.approx(3 * 8.0 + 2 * JOIN_SILENCE)
+    assert all(w.duration <= 16.0 for w in windows)
+    assert windows[0].duration == pytest.approx(3 * 5.0 + 2 * JOIN_SILENCE)
+    assert all(w.duration <= WINDOW_SECONDS for w in plan_windows(regions)), "the default limit holds too"
     flat = [(p.source_start, p.source_end) for w in windows for p in w.time_map.pieces]
     assert flat == [(r.start, r.end) for r in regions], "every region once, in order, unchanged"
 
 
 def test_a_long_region_is_cut_in_the_middle_of_a_pause():
     spans = (R(0.5, 12.0), R(12.4, 27.0), R(27.6, 40.0), R(40.2, 55.0))
-    parts = split_long(R(0.0, 56.0), spans)
+    parts = split_long(R(0.0, 56.0), spans, limit=29.0)
     assert [(round(p.start, 2), round(p.end, 2)) for p in parts] == [(0.0, 27.3), (27.3, 56.0)]
-    assert all(p.end - p.start <= WINDOW_SECONDS for p in parts)
+    assert all(p.end - p.start <= 29.0 for p in parts)
+    assert all(p.end - p.start <= WINDOW_SECONDS for p in split_long(R(0.0, 56.0), spans))
 
 
 def test_a_long_region_without_pauses_is_cut_hard_at_the_limit():
-    parts = split_long(R(5.0, 70.0), (R(5.0, 70.0),))
+    parts = split_long(R(5.0, 70.0), (R(5.0, 70.0),), limit=29.0)
     assert [(p.start, p.end) for p in parts] == [(5.0, 34.0), (34.0, 63.0), (63.0, 70.0)]
 
 
@@ -56,7 +58,7 @@ def _seg(start: float, end: float) -> Segment:
 
 def test_the_rest_after_an_early_stop_becomes_a_follow_up_window():
     regions = (R(0.0, 8.0), R(20.0, 26.0), R(40.0, 47.0))
-    [window] = plan_windows(regions)
+    [window] = plan_windows(regions, limit=29.0)
     spans = (R(0.4, 7.6), R(20.4, 25.6), R(40.4, 46.6))
     # Whisper stopped at the end of the first region: the other two are still to decode.
     rest = undecoded(window, (_seg(0.4, 7.6),), spans)
