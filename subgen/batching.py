@@ -114,7 +114,7 @@ class WindowBatcher:
         follow_ups = [
             _Entry(job, window, round_)
             for (job, round_), parts in rests.items()
-            for window in plan_windows(tuple(sorted(parts, key=lambda r: r.start)), job.spans)
+            for window in plan_windows(tuple(sorted(parts, key=lambda r: r.start)), job.spans, job.options.window)
         ]
         for entry in follow_ups:
             log.debug("%s: decoding again from %.1f s", entry.job.clip.source, entry.window.source_start)

@@ -19,6 +19,7 @@ from rich.table import Table
 from subgen import __version__
 from subgen.config import (
     DEFAULT_MODEL,
+    WINDOW_SECONDS,
     OutputOptions,
     RunOptions,
     SubtitleStyle,
@@ -192,8 +193,12 @@ def run(
         str, typer.Option(help="auto (faster-whisper), faster-whisper (CTranslate2) or openai-whisper (PyTorch).")
     ] = "auto",
     batch_size: Annotated[
-        int | None, typer.Option(help="Speech windows per decoder call (default 8 on CPU, 16 on CUDA).")
+        int | None, typer.Option(help="Speech windows per decoder call (default 4 on CPU, 16 on CUDA).")
     ] = None,
+    window: Annotated[
+        float,
+        typer.Option(help="Most seconds of speech per decode window with VAD (5-29): longer gives more context."),
+    ] = WINDOW_SECONDS,
     beam_size: Annotated[int, typer.Option(help="Beam search width (1: greedy, fastest).")] = 5,
     format: Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt, ass.")] = "srt",
     output_dir: Annotated[
@@ -257,6 +262,7 @@ def run(
                 beam_size=beam_size,
                 engine=engine,
                 batch_size=batch_size,
+                window=window,
             ),
             cues=preset_options(
                 preset,

@@ -317,7 +317,9 @@ class Batch:
         clip = prepared.clip = media.extract_audio_file(path, scratch)
         if self.options.transcribe.vad:
             prepared.activity = speech_activity(clip)
-            prepared.windows = plan_windows(prepared.activity.regions, prepared.activity.spans)
+            prepared.windows = plan_windows(
+                prepared.activity.regions, prepared.activity.spans, limit=self.options.transcribe.window
+            )
 
     # --- main thread: decoding and writing -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from subgen.config import WINDOW_SECONDS
 from subgen.engines.base import Segment, Transcript, Word
 from subgen.media import AudioClip
 from subgen.vad import SpeechRegion
@@ -149,15 +150,6 @@ def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
     if not words:
         return segment
     return replace(segment, start=min(w.start for w in words), end=max(w.end for w in words), words=words)
-
-
-WINDOW_SECONDS = 18.0
-"""Most condensed audio per decode window (Whisper hears at most 30 s).
-
-Measured with tiny.en on eight long-form files built from the English corpus (A-H, 2,400 words): pooled WER
-10.2 % with 10 s windows, 6.3 % with 12 s, 4.9-5.8 % with 15-18 s, 5.2-6.2 % with 20-22 s, 6.3 % with 29 s.
-Shorter windows also encode faster (the faster-whisper engine encodes only a window's length plus a tail).
-"""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ def test_models_command_lists_bundled_models():
         (["--engine", "whisperx"], "--engine must be one of"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
         (["--beam-size", "0"], "--beam-size must be at least 1"),
+        (["--window", "3"], "--window must be between 5 and 29 seconds"),
+        (["--window", "30"], "--window must be between 5 and 29 seconds"),
     ],
 )
 def test_usage_errors_exit_2_before_any_model_loads(args, message, cards_clip, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from subgen.config import OutputOptions, RunOptions, TranscribeOptions
 from subgen.engines.fake import FakeEngine
 from subgen.inputs import expand_inputs
+from subgen.media import SAMPLE_RATE
 from subgen.pipeline import FAILED, OK, Batch, Prefetcher
 
 
@@ -36,6 +37,25 @@ def test_short_files_share_full_batches(clips):
     assert engine.batches == [4, 4, 2], "ten one-window files fill batches of four, not ten batches of one"
     assert [Path(r.source).name for r in results] == sorted(p.name for p in clips.iterdir() if p.suffix == ".mp4")
     assert all((clips / f"clip{i:02d}.en.srt").read_text(encoding="utf-8").strip() for i in range(10))
+
+
+def test_the_window_option_bounds_every_decoded_window(longform, tmp_path):
+    class Recording(FakeEngine):
+        def decode_windows(self, windows, options, language):
+            lengths.append([len(w) / SAMPLE_RATE for w in windows])
+            return super().decode_windows(windows, options, language)
+
+    decoded = {}
+    for window in (8.0, 29.0):
+        folder = tmp_path / f"w{window:g}"
+        folder.mkdir()
+        shutil.copy(longform.video, folder / "long.mp4")
+        lengths: list[list[float]] = []
+        [result] = _run(folder, Recording(batch_size=4), window=window)
+        assert result.status == OK
+        decoded[window] = [x for batch in lengths for x in batch]
+        assert decoded[window] and max(decoded[window]) <= window + 1e-6
+    assert max(decoded[29.0]) > 8.0 and len(decoded[29.0]) < len(decoded[8.0]), "longer windows: fewer of them"
 
 
 def test_a_failed_batch_fails_only_its_files(clips):

@@ -52,7 +52,7 @@ def test_encoder_frames_cover_the_longest_window_and_a_tail_up_to_30_s():
     from subgen.engines.faster_whisper import encoder_frames
 
     assert encoder_frames([4.2, 11.0, 2.5]) == 1100 + 300, "longest window rounded up to the second, 3 s of tail"
-    assert encoder_frames([0.4]) == 100 + 300
+    assert encoder_frames([0.4]) == encoder_frames([]) == 1000, "never less than 10 s"
     assert encoder_frames([26.9, 3.0]) == 3000 and encoder_frames([29.5]) == 3000, "never more than Whisper's 30 s"
 
 

@@ -46,6 +46,9 @@ cores: 0.21 s for 30 s, 0.09 s for 20 s, 0.05 s for 15 s). Whisper still needs s
 its text cleanly: with 0.5 s the short-clip WER of the speed benchmark rose from 5.4 % to 9.0 %; 2-5 s matched
 the full 30 s (5.3-5.6 %), and 3 s was best.
 """
+MIN_FRAMES = 10 * FRAMES_PER_SECOND
+"""The least the encoder hears (10 s): decoded alone, a 3 s window with a 3 s tail came out twice over
+("stuffered into you his belly counseled him" repeated, long-form A); from 10 s up it is heard once."""
 
 
 def resolve_device(device: str) -> str:
@@ -206,9 +209,9 @@ class FasterWhisperEngine(WindowedEngine):
 
 
 def encoder_frames(durations: Iterable[float]) -> int:
-    """Mel frames to encode for a batch of windows this long (seconds): the longest, a silent tail, at most 30 s."""
+    """Mel frames to encode for a batch of windows this long (seconds): the longest and a silent tail, 10-30 s."""
     longest = max(durations, default=0.0)
-    return min(FULL_FRAMES, math.ceil(longest) * FRAMES_PER_SECOND + TAIL_FRAMES)
+    return min(FULL_FRAMES, max(MIN_FRAMES, math.ceil(longest) * FRAMES_PER_SECOND + TAIL_FRAMES))
 
 
 def _words(words: Iterable[Any] | None) -> tuple[Word, ...]:
