@@ -65,7 +65,8 @@ def test_json_output_carries_words_and_metadata(english_batch):
     assert data["language"] == "en" and data["model"] == "tiny.en"
     assert data["duration"] == pytest.approx(11.0, abs=0.1)
     words = [w for s in data["segments"] for w in s["words"]]
-    assert [w["text"] for w in words][:3] == ["And", "so", "my"]
+    # Punctuation on a word varies with the ffmpeg build that decoded the audio ("so" or "so,").
+    assert [w["text"].strip(",.") for w in words][:3] == ["And", "so", "my"]
     assert all(0 <= w["start"] <= w["end"] <= 11.1 for w in words)
     assert words[-1]["text"].startswith("country")
 
