@@ -75,21 +75,29 @@ class WindowBatcher:
         """Decode full batches while there are enough windows queued (everything when ``flush``)."""
         while self.queue:
             try:
-                size = self.engine().batch_size
+                engine = self.engine()
             except SubgenError as exc:
                 self._fail_all(exc)
                 return
-            if not flush and len(self.queue) < size:
+            if not flush and len(self.queue) < engine.batch_size:
                 return
-            self._decode(self._take(size))
+            self._decode(self._take(engine))
 
-    def _take(self, size: int) -> list[_Entry]:
-        """The first ``size`` queued windows that share the first one's decode options."""
-        key = self.queue[0].job.key
+    def _take(self, engine: Engine) -> list[_Entry]:
+        """The first queued windows (up to the batch size) that share the first one's options and encoder length.
+
+        Windows the encoder hears at different lengths never share a batch: padded to the longest, a window
+        would decode differently depending on its neighbours.
+        """
+
+        def key(entry: _Entry) -> tuple:
+            return entry.job.key, engine.encoder_seconds(entry.window.duration)
+
+        first = key(self.queue[0])
         taken, kept = [], deque()
-        while self.queue and len(taken) < size:
+        while self.queue and len(taken) < engine.batch_size:
             entry = self.queue.popleft()
-            (taken if entry.job.key == key else kept).append(entry)
+            (taken if key(entry) == first else kept).append(entry)
         self.queue.extendleft(reversed(kept))
         return taken
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -56,6 +57,51 @@ def test_the_window_option_bounds_every_decoded_window(longform, tmp_path):
         decoded[window] = [x for batch in lengths for x in batch]
         assert decoded[window] and max(decoded[window]) <= window + 1e-6
     assert max(decoded[29.0]) > 8.0 and len(decoded[29.0]) < len(decoded[8.0]), "longer windows: fewer of them"
+
+
+def test_windows_the_encoder_hears_at_different_lengths_never_share_a_batch(longform, tmp_path):
+    engine = FakeEngine(batch_size=4, encoder_step=5.0)  # windows grouped by 5 s steps of their length
+    lengths: list[list[float]] = []
+    decode = engine.decode_windows
+
+    def recording(windows, *args):
+        lengths.append([len(w) / SAMPLE_RATE for w in windows])
+        return decode(windows, *args)
+
+    engine.decode_windows = recording
+    shutil.copy(longform.video, tmp_path / "long.mp4")
+    [result] = _run(tmp_path, engine)
+    assert result.status == OK
+    groups = [{engine.encoder_seconds(x) for x in batch} for batch in lengths]
+    assert len(groups) > 1 and all(len(g) == 1 for g in groups), lengths
+    assert len({g.pop() for g in groups}) > 1, "the file has windows of several groups"
+
+
+@pytest.fixture(scope="module")
+def fw_engine():
+    from subgen.engines.faster_whisper import FasterWhisperEngine
+    from subgen.models import resolve
+
+    return FasterWhisperEngine(resolve("tiny.en"), "cpu")
+
+
+def test_a_file_decodes_the_same_alone_and_batched_with_longer_windows(corpus, fw_engine, tmp_path):
+    """Real tiny.en: a 1 s card clip batched behind the windows of a 33 s recording gives what it gives alone."""
+    from conftest import make_video
+
+    def words(folder: Path) -> list[tuple[str, float, float]]:
+        options = RunOptions(output=OutputOptions(formats=("json",)))
+        results = Batch(options, lambda: fw_engine).run(expand_inputs([str(folder)]))
+        assert [r.status for r in results] == [OK] * len(results)
+        data = json.loads((folder / "b-card.en.json").read_text(encoding="utf-8"))
+        return [(w["text"], w["start"], w["end"]) for s in data["segments"] for w in s["words"]]
+
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    make_video(corpus / "en_osr_us_000_0011_harvard_list02.wav", together / "a-long.mp4")
+    make_video(corpus / "en_pocketsphinx_cards_001.wav", together / "b-card.mp4")
+    alone.mkdir()
+    shutil.copy(together / "b-card.mp4", alone / "b-card.mp4")
+    assert words(together) == words(alone) != []
 
 
 def test_a_failed_batch_fails_only_its_files(clips):

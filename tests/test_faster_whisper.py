@@ -48,12 +48,13 @@ def test_a_batch_of_real_windows_decodes_each_with_timed_words(engine, windows):
         assert all(a.start <= b.start for a, b in itertools.pairwise(words))
 
 
-def test_encoder_frames_cover_the_longest_window_and_a_tail_up_to_30_s():
+def test_encoder_frames_cover_the_window_and_a_tail_between_10_and_30_s(engine):
     from subgen.engines.faster_whisper import encoder_frames
 
-    assert encoder_frames([4.2, 11.0, 2.5]) == 1100 + 300, "longest window rounded up to the second, 3 s of tail"
-    assert encoder_frames([0.4]) == encoder_frames([]) == 1000, "never less than 10 s"
-    assert encoder_frames([26.9, 3.0]) == 3000 and encoder_frames([29.5]) == 3000, "never more than Whisper's 30 s"
+    assert encoder_frames(11.0) == encoder_frames(10.2) == 1100 + 300, "rounded up to the second, 3 s of tail"
+    assert encoder_frames(0.4) == encoder_frames(6.9) == 1000, "never less than 10 s"
+    assert encoder_frames(26.9) == encoder_frames(29.5) == 3000, "never more than Whisper's 30 s"
+    assert engine.encoder_seconds(11.0) == 14.0
 
 
 def test_short_windows_are_encoded_at_their_length_not_30_s(engine, windows, monkeypatch):
@@ -68,7 +69,7 @@ def test_short_windows_are_encoded_at_their_length_not_30_s(engine, windows, mon
     audio = [w for w, _ in windows]
     results = engine.decode_windows(audio, OPTIONS, "en")
     longest = max(len(a) for a in audio) / SAMPLE_RATE
-    assert shapes == [(len(audio), 80, int(np.ceil(longest)) * 100 + 300)], "one encode, trimmed to the batch"
+    assert shapes == [(len(audio), 80, int(np.ceil(longest)) * 100 + 300)], "one encode, at the longest window"
     for (clip, reference), segments in zip(windows, results, strict=True):
         assert error_rates([reference], [_text(segments)]).wer < 0.2, _text(segments)
         assert max(w.end for s in segments for w in s.words) <= len(clip) / SAMPLE_RATE + 0.05

@@ -79,6 +79,10 @@ class Engine(Protocol):
         """Decode windows of at most 30 s in one batch; times in each result count from its window's start."""
         ...
 
+    def encoder_seconds(self, duration: float) -> float:
+        """Seconds of audio the encoder hears for a window this long; only windows of equal value share a batch."""
+        ...
+
 
 WindowDecodeFn = Callable[[Sequence[np.ndarray]], list[tuple[Segment, ...]]]
 
@@ -151,6 +155,10 @@ class WindowedEngine:
     def batch_size(self) -> int:
         """Windows per decode call now (lowered after a CUDA out-of-memory)."""
         return self.batch.current
+
+    def encoder_seconds(self, duration: float) -> float:
+        """Whisper's full 30 s, whatever the window's length (engines that encode less override this)."""
+        return 30.0
 
     def decode_windows(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ class FakeEngine:
     fail_on: frozenset[str] = frozenset()
     fail_calls: frozenset[int] = frozenset()
     batch_size: int = 8
+    encoder_step: float = 0.0
     language: str = "en"
     name: str = "fake"
     model_name: str = "fake"
@@ -59,6 +61,10 @@ class FakeEngine:
     def detect_language(self, samples: np.ndarray) -> str:
         """The configured ``language``."""
         return self.language
+
+    def encoder_seconds(self, duration: float) -> float:
+        """``encoder_step`` seconds per started step of ``duration`` (0: always 30, every window one group)."""
+        return 30.0 if not self.encoder_step else self.encoder_step * math.ceil(duration / self.encoder_step)
 
     def decode_windows(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str

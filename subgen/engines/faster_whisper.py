@@ -127,6 +127,10 @@ class FasterWhisperEngine(WindowedEngine):
         language = "en" if options.task == "translate" or not self.multilingual else info.language
         return Transcript(language, tuple(out), audio.duration, self.model_name, options.task)
 
+    def encoder_seconds(self, duration: float) -> float:
+        """Seconds of audio the encoder hears for a window of ``duration`` (see ``encoder_frames``)."""
+        return encoder_frames(duration) / FRAMES_PER_SECOND
+
     def detect_language(self, samples: np.ndarray) -> str:
         """The most likely language of the first 30 s of ``samples``."""
         if not self.multilingual:
@@ -141,7 +145,7 @@ class FasterWhisperEngine(WindowedEngine):
         from faster_whisper.tokenizer import Tokenizer
 
         extract = self._model.feature_extractor
-        frames = encoder_frames(len(w) / SAMPLE_RATE for w in windows)
+        frames = max(encoder_frames(len(w) / SAMPLE_RATE) for w in windows)  # one value when the batcher groups
         features = np.stack([pad_or_trim(extract(np.asarray(w, dtype=np.float32))[..., :-1], frames) for w in windows])
         tokenizer = Tokenizer(self._model.hf_tokenizer, self.multilingual, task=options.task, language=language)
         metadata = [{"offset": 0.0, "duration": len(w) / SAMPLE_RATE, "segments": []} for w in windows]
@@ -208,10 +212,13 @@ class FasterWhisperEngine(WindowedEngine):
         return tuple(_segment(s) for s in segments)
 
 
-def encoder_frames(durations: Iterable[float]) -> int:
-    """Mel frames to encode for a batch of windows this long (seconds): the longest and a silent tail, 10-30 s."""
-    longest = max(durations, default=0.0)
-    return min(FULL_FRAMES, max(MIN_FRAMES, math.ceil(longest) * FRAMES_PER_SECOND + TAIL_FRAMES))
+def encoder_frames(duration: float) -> int:
+    """Mel frames the encoder hears for a window this long (seconds): the window and a silent tail, 10-30 s.
+
+    Each window's length depends on its own duration only; the batcher batches windows of equal length, so a
+    file is decoded the same whatever files it is batched with.
+    """
+    return min(FULL_FRAMES, max(MIN_FRAMES, math.ceil(duration) * FRAMES_PER_SECOND + TAIL_FRAMES))
 
 
 def _words(words: Iterable[Any] | None) -> tuple[Word, ...]:
