@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -145,7 +146,7 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-class WindowedEngine:
+class WindowedEngine(ABC):
     """What both real engines share: the batch size, and ``decode_windows`` on top of their own
     ``_decode_batch`` (one decoder call, may raise ``OutOfMemory``) and ``_fallback`` (one window, carefully)."""
 
@@ -170,10 +171,12 @@ class WindowedEngine:
             for w, r in zip(windows, results, strict=True)
         ]
 
+    @abstractmethod
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
     ) -> list[tuple[Segment, ...]]:
-        raise NotImplementedError
+        """One decoder call over ``windows`` (may raise ``OutOfMemory``)."""
 
+    @abstractmethod
     def _fallback(self, window: np.ndarray, options: TranscribeOptions, language: str) -> tuple[Segment, ...]:
-        raise NotImplementedError
+        """One window decoded the careful way (beam search, then temperature fallback)."""

@@ -39,12 +39,13 @@ FRAMES_PER_SECOND = 100
 FULL_FRAMES = 30 * FRAMES_PER_SECOND
 """The 30 s Whisper was trained to hear."""
 TAIL_FRAMES = 300
-"""Silence the encoder hears after the longest window of a batch (3 s).
+"""Silence the encoder hears after a window (3 s).
 
 CTranslate2's Whisper encoder takes fewer than 3000 frames, and its cost falls faster than the length (on 2 CPU
 cores: 0.21 s for 30 s, 0.09 s for 20 s, 0.05 s for 15 s). Whisper still needs silence after the speech to end
-its text cleanly. On the speed benchmark (29 s windows), pooled WER with the full 30 s was 5.7 % (short clips
-5.4 %); with a 0.5 s tail 7.2 % (clips 9.0 %); with 2, 3 and 5 s 5.6, 5.3 and 5.5 %.
+its text cleanly. On the speed benchmark (29 s windows, each batch padded to its longest window), pooled WER
+with the full 30 s was 5.7 % (short clips 5.4 %); with a 0.5 s tail 7.2 % (clips 9.0 %); with 2, 3 and 5 s 5.6,
+5.3 and 5.5 %.
 """
 MIN_FRAMES = 10 * FRAMES_PER_SECOND
 """The least the encoder hears (10 s): decoded alone, a 3 s window with a 3 s tail came out twice over
