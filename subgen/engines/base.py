@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from subgen.config import TranscribeOptions
+from subgen.errors import EngineError
 from subgen.media import AudioClip
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,25 @@ class OutOfMemory(Exception):
     """An engine ran out of accelerator memory on a batch (raised by adapters, handled by ``decode_backing_off``)."""
 
 
+def choose_device(device: str, gpu_seen: bool, runtime: str, fix: str) -> str:
+    """``auto`` becomes ``cuda`` when ``runtime`` sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
+    if device == "auto":
+        return "cuda" if gpu_seen else "cpu"
+    if device == "cuda" and not gpu_seen:
+        raise EngineError(f"--device cuda: {runtime} sees no CUDA GPU; {fix}")
+    return device
+
+
 @dataclass
 class BatchSize:
     """The windows per decode call: starts at the requested size and only ever shrinks after out-of-memory."""
 
     current: int
+
+    @classmethod
+    def for_device(cls, requested: int | None, device: str) -> BatchSize:
+        """``requested``, or the default for ``device`` (wide batches on a GPU)."""
+        return cls(requested or (CUDA_BATCH if device == "cuda" else CPU_BATCH))
 
     def decode(self, decode: WindowDecodeFn, windows: Sequence[np.ndarray]) -> list[tuple[Segment, ...]]:
         """``decode`` over ``windows`` in slices of the current size, halving it whenever a slice runs out of memory.

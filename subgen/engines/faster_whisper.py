@@ -13,8 +13,6 @@ from subgen import models
 from subgen.config import TranscribeOptions
 from subgen.engines.base import (
     COMPRESSION_LIMIT,
-    CPU_BATCH,
-    CUDA_BATCH,
     FALLBACK_BEAM,
     FALLBACK_TEMPERATURES,
     LOGPROB_LIMIT,
@@ -26,6 +24,7 @@ from subgen.engines.base import (
     Transcript,
     WindowedEngine,
     Word,
+    choose_device,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -56,12 +55,7 @@ def resolve_device(device: str) -> str:
     """``auto`` becomes ``cuda`` when CTranslate2 sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
     import ctranslate2
 
-    has_gpu = ctranslate2.get_cuda_device_count() > 0
-    if device == "auto":
-        return "cuda" if has_gpu else "cpu"
-    if device == "cuda" and not has_gpu:
-        raise EngineError("--device cuda: CTranslate2 sees no CUDA GPU; use --device cpu or auto")
-    return device
+    return choose_device(device, ctranslate2.get_cuda_device_count() > 0, "CTranslate2", "use --device cpu or auto")
 
 
 def _model_path(source: models.ModelSource) -> str:
@@ -87,7 +81,7 @@ class FasterWhisperEngine(WindowedEngine):
         self.model_name = source.name
         self.device = resolve_device(device)
         self.compute_type = "float16" if self.device == "cuda" else "int8"
-        self.batch = BatchSize(batch_size or (CUDA_BATCH if self.device == "cuda" else CPU_BATCH))
+        self.batch = BatchSize.for_device(batch_size, self.device)
         log.info("loading %s on %s (%s)", source.name, self.device, self.compute_type)
         try:
             self._model = WhisperModel(

@@ -17,8 +17,6 @@ import numpy as np
 from subgen import models
 from subgen.config import TranscribeOptions
 from subgen.engines.base import (
-    CPU_BATCH,
-    CUDA_BATCH,
     FALLBACK_BEAM,
     FALLBACK_TEMPERATURES,
     BatchSize,
@@ -28,6 +26,7 @@ from subgen.engines.base import (
     Transcript,
     WindowedEngine,
     Word,
+    choose_device,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -39,11 +38,9 @@ def resolve_device(device: str) -> str:
     """``auto`` becomes ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
     import torch
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise EngineError("--device cuda: torch sees no CUDA GPU; use --device cpu or install a CUDA build of torch")
-    return device
+    return choose_device(
+        device, torch.cuda.is_available(), "torch", "use --device cpu or install a CUDA build of torch"
+    )
 
 
 def _load_checkpoint(path: Path, device: str) -> Any:
@@ -80,7 +77,7 @@ class OpenAIWhisperEngine(WindowedEngine):
         self.model_name = source.name
         self.device = resolve_device(device)
         self.source = source
-        self.batch = BatchSize(batch_size or (CUDA_BATCH if self.device == "cuda" else CPU_BATCH))
+        self.batch = BatchSize.for_device(batch_size, self.device)
         log.info("loading %s on %s", source.name, self.device)
         if source.kind == "openai-name":
             self._model = _load_named(source.name, self.device)
