@@ -314,7 +314,7 @@ def _resolve_model(opts: TranscribeOptions) -> ModelSource:
 def _run_batch(
     inputs: list[str], options: RunOptions, source: ModelSource, quiet: bool, report_path: Path | None
 ) -> int:
-    from subgen.engines import load_engine
+    from subgen.engines import engine_for
     from subgen.inputs import expand_inputs
 
     items = expand_inputs(inputs)
@@ -327,7 +327,7 @@ def _run_batch(
         progress(event)
 
     opts = options.transcribe
-    batch = Batch(options, lambda: load_engine(opts.engine, source, opts.device, opts.batch_size), on_event)
+    batch = Batch(options, lambda: engine_for(opts, source), on_event)
     started = time.monotonic()
     interrupted = False
     try:

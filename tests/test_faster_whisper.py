@@ -33,8 +33,11 @@ def _text(segments) -> str:
     return "".join(s.text for s in segments)
 
 
-def test_cpu_defaults_are_int8_and_a_batch_of_four(engine):
+def test_cpu_defaults_are_int8_a_batch_of_four_and_two_decoders(engine):
+    from subgen.engines.faster_whisper import cpu_cores
+
     assert (engine.device, engine.compute_type, engine.batch_size) == ("cpu", "int8", 4)
+    assert engine.workers == min(2, cpu_cores()) and len(engine._pipelines) == engine.workers
     assert engine.detect_language(np.zeros(SAMPLE_RATE, dtype=np.float32)) == "en", "tiny.en is English-only"
 
 
@@ -66,6 +69,7 @@ def test_short_windows_are_encoded_at_their_length_not_30_s(engine, windows, mon
         return encode(features, *args, **kwargs)
 
     monkeypatch.setattr(engine._model, "encode", spy)
+    monkeypatch.setattr(engine, "workers", 1)
     audio = [w for w, _ in windows]
     results = engine.decode_windows(audio, OPTIONS, "en")
     longest = max(len(a) for a in audio) / SAMPLE_RATE
@@ -75,17 +79,64 @@ def test_short_windows_are_encoded_at_their_length_not_30_s(engine, windows, mon
         assert max(w.end for s in segments for w in s.words) <= len(clip) / SAMPLE_RATE + 0.05
 
 
+def test_a_batch_is_split_between_the_decoders_and_comes_back_in_window_order(engine, windows, monkeypatch):
+    import threading
+
+    if engine.workers < 2:
+        pytest.skip("one CPU core: a single decoder")
+    forward = engine._forward
+    calls = []
+
+    def spy(pipeline, part, *args):
+        calls.append((threading.current_thread().name, len(part), pipeline))
+        return forward(pipeline, part, *args)
+
+    audio = [w for w, _ in windows]
+    with monkeypatch.context() as one_decoder:
+        one_decoder.setattr(engine, "workers", 1)
+        whole = engine.decode_windows(audio, OPTIONS, "en")
+    monkeypatch.setattr(engine, "_forward", spy)
+    split = engine.decode_windows(audio, OPTIONS, "en")
+    assert sorted(n for _, n, _ in calls) == [1, 2], "3 windows: 2 on one decoder, 1 on the other"
+    assert len({name for name, _, _ in calls}) == 2 and len({id(p) for _, _, p in calls}) == 2
+    for (_, reference), one, parted in zip(windows, whole, split, strict=True):
+        assert _text(parted) == _text(one), "each window's result is its own, in input order"
+        assert error_rates([reference], [_text(parted)]).wer < 0.2
+
+
+def test_the_cpu_layout_gives_each_decoder_a_share_of_the_cores():
+    from subgen.engines.faster_whisper import cpu_layout, split_evenly
+
+    assert cpu_layout(2) == (2, 1) and cpu_layout(1) == (1, 1) and cpu_layout(16) == (2, 8)
+    assert cpu_layout(16, workers=1) == (1, 16) and cpu_layout(3, workers=8) == (3, 1)
+    assert [len(p) for p in split_evenly(list(range(5)), 2)] == [3, 2]
+    assert [list(p) for p in split_evenly([7], 2)] == [[7]]
+    assert split_evenly([], 2) == []
+
+
+def test_without_vad_one_decoder_gets_every_core():
+    from subgen.engines import engine_for
+    from subgen.engines.faster_whisper import cpu_cores
+
+    engine = engine_for(TranscribeOptions(model="tiny.en", vad=False, device="cpu"), resolve("tiny.en"))
+    assert engine.name == "faster-whisper" and engine.workers == 1 and len(engine._pipelines) == 1
+    assert engine._model.model.num_workers == 1 and cpu_cores() >= 1
+
+
 def test_out_of_memory_halves_the_batch_and_still_decodes_everything(engine, windows, monkeypatch):
-    forward = engine._pipeline.forward
+    from faster_whisper import BatchedInferencePipeline
+
+    forward = BatchedInferencePipeline.forward
     sizes = []
 
-    def tight(features, *args):
+    def tight(pipeline, features, *args):
         sizes.append(len(features))
         if len(features) > 1:
             raise RuntimeError("CUDA failed with error out of memory")
-        return forward(features, *args)
+        return forward(pipeline, features, *args)
 
-    monkeypatch.setattr(engine._pipeline, "forward", tight)
+    monkeypatch.setattr(BatchedInferencePipeline, "forward", tight)
+    monkeypatch.setattr(engine, "workers", 1)  # as on a GPU, where out-of-memory happens
     monkeypatch.setattr(engine.batch, "current", 4)
     results = engine.decode_windows([w for w, _ in windows], OPTIONS, "en")
     assert sizes == [3, 2, 1, 1, 1], "4 (3 windows) fails, 2 fails, then one window at a time"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from subgen.config import TranscribeOptions
 from subgen.engines.base import Engine
 from subgen.errors import EngineError
 from subgen.models import ModelSource
@@ -35,13 +36,22 @@ def gpu_visible(name: str) -> bool:
     return torch.cuda.is_available()
 
 
-def load_engine(name: str, source: ModelSource, device: str, batch_size: int | None = None) -> Engine:
-    """Load ``source`` with the named backend (heavy imports happen here)."""
+def load_engine(
+    name: str, source: ModelSource, device: str, batch_size: int | None = None, workers: int | None = None
+) -> Engine:
+    """Load ``source`` with the named backend (heavy imports happen here); ``workers`` is for faster-whisper."""
     name = pick_engine(name, source)
     if name == "faster-whisper":
         from subgen.engines.faster_whisper import FasterWhisperEngine
 
-        return FasterWhisperEngine(source, device, batch_size)
+        return FasterWhisperEngine(source, device, batch_size, workers)
     from subgen.engines.openai_whisper import OpenAIWhisperEngine
 
     return OpenAIWhisperEngine(source, device, batch_size)
+
+
+def engine_for(options: TranscribeOptions, source: ModelSource) -> Engine:
+    """The engine ``options`` ask for. Without VAD a clip is decoded in one sequential stream, which parallel
+    CPU decoders cannot share, so it gets a single decoder with every core."""
+    workers = None if options.vad else 1
+    return load_engine(options.engine, source, options.device, options.batch_size, workers)
