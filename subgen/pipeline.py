@@ -22,7 +22,7 @@ from subgen.batching import DecodeJob, WindowBatcher
 from subgen.config import CueOptions, RunOptions, TranscribeOptions
 from subgen.cues import transcript_to_cues
 from subgen.engines.base import Engine, Transcript
-from subgen.errors import MediaError, SubgenError
+from subgen.errors import SubgenError
 from subgen.inputs import MediaItem, mirror_base, output_base
 from subgen.speech import Window, align_to_voice, plan_windows
 from subgen.suppress import suppress
@@ -309,12 +309,10 @@ class Batch:
             prepared.passes.append(_Pass(options, base, existing))
         if not prepared.todo:
             return
-        info = prepared.info = media.probe(path)
-        if info.audio_streams == 0:
-            raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
         scratch.mkdir(parents=True, exist_ok=True)
         prepared.scratch = scratch
-        clip = prepared.clip = media.extract_audio_file(path, scratch)
+        prepared.info, clip = media.extract_audio_file(path, scratch)
+        prepared.clip = clip
         if self.options.transcribe.vad:
             prepared.activity = speech_activity(clip)
             prepared.windows = plan_windows(

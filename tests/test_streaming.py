@@ -14,7 +14,7 @@ from conftest import ffmpeg, make_video
 from benchmarks.longform import corpus_media, generate, level
 from subgen import vad
 from subgen.errors import MediaError
-from subgen.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file
+from subgen.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file, probe
 
 REPO = Path(__file__).resolve().parent.parent
 STEMS = ("en_jfk_inaugural_excerpt", "en_librispeech_1089-134686-0000", "en_ljspeech_LJ001-0001", "en_fleurs_001")
@@ -94,7 +94,8 @@ def test_extract_audio_file_matches_in_memory_extraction(corpus, late_video, tmp
         "late_video": late_video,
     }[which]
     memory = extract_audio(source)
-    disk = extract_audio_file(source, tmp_path)
+    info, disk = extract_audio_file(source, tmp_path)
+    assert info == probe(source), "the same run's log tells what a separate probe would"
     assert isinstance(disk.samples, DiskSamples) and disk.samples.path.parent == tmp_path
     assert disk.source == source and disk.sample_rate == SAMPLE_RATE
     assert disk.duration == memory.duration and len(disk.samples) == len(memory.samples)
@@ -103,7 +104,7 @@ def test_extract_audio_file_matches_in_memory_extraction(corpus, late_video, tmp
 
 def test_two_clips_with_one_name_share_a_directory(corpus, tmp_path):
     source = corpus / "en_pocketsphinx_cards_001.wav"
-    first, second = extract_audio_file(source, tmp_path), extract_audio_file(source, tmp_path)
+    (_, first), (_, second) = extract_audio_file(source, tmp_path), extract_audio_file(source, tmp_path)
     assert first.samples.path != second.samples.path
     np.testing.assert_array_equal(first.samples[:], second.samples[:])
 
@@ -132,6 +133,8 @@ def test_bad_files_raise_media_error_naming_the_file_and_leave_nothing(corpus, t
         extract_audio_file(bad, scratch)
     message = str(info.value)
     assert str(bad) in message and "\n" not in message
+    expected = {"text": "not a readable media file", "empty": "is empty", "no_audio": "has no audio stream"}
+    assert expected.get(kind, "") in message
     assert list(scratch.iterdir()) == [], "a failed extraction must not leave its sample file behind"
 
 
@@ -172,7 +175,7 @@ def three_minutes(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def test_streamed_vad_equals_one_pass_across_blocks(three_minutes, tmp_path):
-    clip = extract_audio_file(three_minutes, tmp_path)
+    _, clip = extract_audio_file(three_minutes, tmp_path)
     memory = clip.samples[:]
     assert len(memory) > vad.CHUNK_WINDOWS * vad.WINDOW, "the clip must span more than one block"
     expected = _whole_array_probabilities(memory)
@@ -211,7 +214,7 @@ from subgen.speech import plan_windows
 from subgen.vad import speech_activity
 
 with tempfile.TemporaryDirectory(dir=sys.argv[2]) as scratch:
-    clip = extract_audio_file(Path(sys.argv[1]), Path(scratch))
+    _, clip = extract_audio_file(Path(sys.argv[1]), Path(scratch))
     activity = speech_activity(clip)
     windows = plan_windows(activity.regions, activity.spans)
     heard = sum(float(abs(w.samples(clip)).max() > 0.05) for w in windows)
