@@ -122,7 +122,7 @@ def test_silence_leaves_nothing_the_no_speech_rules_keep(tiny_engine):
     from subgen.suppress import SuppressOptions, is_symbols_only, is_unlikely_speech
 
     silence = [np.zeros(seconds * SAMPLE_RATE, dtype=np.float32) for seconds in (5, 2)]
-    results = tiny_engine.decode_windows(silence, GREEDY, "en")  # greedy batches go through whisper.decode itself
+    results = tiny_engine.decode_windows(silence, GREEDY, "en")
     assert len(results) == 2
     # Whisper may write "." over silence; the segment then carries the no-speech signs suppress.py removes.
     kept = [s for r in results for s in r if not (is_unlikely_speech(s, SuppressOptions()) or is_symbols_only(s.text))]
@@ -182,3 +182,31 @@ def test_out_of_memory_on_a_single_window_is_raised():
         batch.decode(_fake_decode(0, calls), [np.zeros(4, dtype=np.float32)] * 3)
     assert calls == [3, 2, 1]
     assert batch.current == 1
+
+
+def test_windows_are_encoded_once_at_their_length_and_aligned_on_those_features(tiny_engine, clips, monkeypatch):
+    import whisper.model
+
+    import subgen.engines.openai_whisper as ow
+    from subgen.engines.base import encoder_frames
+
+    def full_encoder(self, x):
+        raise AssertionError("the 30 s encoder ran: a batch must be encoded once, by _encode")
+
+    encode = ow._encode
+    shapes: list[tuple[int, ...]] = []
+
+    def spy(model, mels):
+        shapes.append(tuple(mels.shape))
+        return encode(model, mels)
+
+    monkeypatch.setattr(whisper.model.AudioEncoder, "forward", full_encoder)
+    monkeypatch.setattr(ow, "_encode", spy)
+    monkeypatch.setattr(tiny_engine, "batch", BatchSize(4))
+    short = clips[1:]
+    results = tiny_engine.decode_windows([c.samples for c in short], GREEDY, "en")
+    longest = max(c.duration for c in short)
+    assert shapes == [(len(short), 80, encoder_frames(longest))] and encoder_frames(longest) < 3000
+    for clip, segments in zip(short, results, strict=True):
+        words = [w for s in segments for w in s.words]
+        assert words and all(0.0 <= w.start <= w.end <= clip.duration for w in words), clip.stem

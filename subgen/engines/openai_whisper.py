@@ -27,6 +27,7 @@ from subgen.engines.base import (
     WindowedEngine,
     Word,
     choose_device,
+    encoder_frames,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -138,19 +139,22 @@ class OpenAIWhisperEngine(WindowedEngine):
     def _decode_mels(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
     ) -> list[tuple[Segment, ...]]:
-        """One ``whisper.decode`` call over the stacked mels of all ``windows``, then word timestamps per window."""
+        """The windows encoded once at their encoder length (``encoder_frames``), decoded in one call from those
+        features, and their words aligned against the same features (no second encoder pass)."""
         import torch
         import whisper
 
-        mels = [_window_mel(self._model, w) for w in windows]
-        batch = self._on_device(torch.stack([mel for mel, _ in mels]))
-        results = _decode(self._model, batch, self._decoding_options(options, language))
+        length = max(encoder_frames(len(w) / SAMPLE_RATE) for w in windows)  # one value when the batcher groups
+        mels = [_window_mel(self._model, w, length) for w in windows]
+        with torch.no_grad():
+            features = _encode(self._model, self._on_device(torch.stack([mel for mel, _ in mels])))
+        results = _decode(self._model, features, self._decoding_options(options, language))
         tokenizer = whisper.tokenizer.get_tokenizer(
             self._model.is_multilingual, num_languages=self._model.num_languages, language=language, task=options.task
         )
         return [
-            self._window_segments(result, mel_batch, frames, tokenizer, len(window) / SAMPLE_RATE)
-            for result, mel_batch, (_, frames), window in zip(results, batch, mels, windows, strict=True)
+            self._window_segments(result, encoded, frames, tokenizer, len(window) / SAMPLE_RATE)
+            for result, encoded, (_, frames), window in zip(results, features, mels, windows, strict=True)
         ]
 
     def _decoding_options(self, options: TranscribeOptions, language: str) -> Any:
@@ -167,7 +171,7 @@ class OpenAIWhisperEngine(WindowedEngine):
         )
 
     def _window_segments(
-        self, result: Any, mel: Any, frames: int, tokenizer: Any, duration: float
+        self, result: Any, features: Any, frames: int, tokenizer: Any, duration: float
     ) -> tuple[Segment, ...]:
         """One window's decode as segments with word timestamps, times from the window's start."""
         from whisper.timing import add_word_timestamps
@@ -179,9 +183,9 @@ class OpenAIWhisperEngine(WindowedEngine):
         ]
         add_word_timestamps(
             segments=pieces,
-            model=self._model,
+            model=_Encoded(self._model),
             tokenizer=tokenizer,
-            mel=mel,
+            mel=features,
             num_frames=frames,
             last_speech_timestamp=0.0,
         )
@@ -234,46 +238,71 @@ class OpenAIWhisperEngine(WindowedEngine):
         return tuple(s for s in segments if s.end > s.start)
 
 
-def _decode(model: Any, mels: Any, options: Any) -> list[Any]:
-    """``whisper.decode`` over a batch of mels, with beam search working for more than one window.
+def _encode(model: Any, mels: Any) -> Any:
+    """Whisper's audio encoder over mels of up to 30 s (``AudioEncoder.forward`` with its positional embedding
+    cut to the input's length, as CTranslate2 cuts it; openai-whisper's own forward takes exactly 30 s)."""
+    import torch.nn.functional as F
 
-    openai-whisper (20250625 and before) stopped repeating each window's encoded audio for its beams
-    (openai/whisper#1483): one window broadcasts, several fail with a tensor size mismatch. Beam search on a
-    batch runs through a task that does the repeat.
+    encoder = model.encoder
+    x = F.gelu(encoder.conv2(F.gelu(encoder.conv1(mels)))).permute(0, 2, 1)
+    x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
+    for block in encoder.blocks:
+        x = block(x)
+    return encoder.ln_post(x)
+
+
+def _decode(model: Any, features: Any, options: Any) -> list[Any]:
+    """Whisper's decoding over a batch of encoded windows (``_encode``), beam search included.
+
+    openai-whisper's ``decode`` re-encodes anything shorter than 30 s, and (20250625 and before) no longer
+    repeats each window's encoded audio for its beams (openai/whisper#1483), so beam search over several
+    windows fails with a tensor size mismatch. A ``DecodingTask`` subclass takes the features as they are
+    and repeats them per beam.
     """
-    import whisper
-
-    if mels.shape[0] == 1 or not options.beam_size:
-        return whisper.decode(model, mels, options)
-    return _beam_batch_task()(model, options).run(mels)
+    return _encoded_task()(model, options).run(features)
 
 
 @functools.cache
-def _beam_batch_task() -> type:
+def _encoded_task() -> type:
     from whisper.decoding import DecodingTask
 
-    class BeamBatchTask(DecodingTask):
-        """A DecodingTask whose beams each get their own copy of their window's encoded audio."""
+    class EncodedTask(DecodingTask):
+        """A DecodingTask that starts from encoded audio, each window's copy repeated for its beams."""
 
-        def _get_audio_features(self, mel: Any) -> Any:
-            return super()._get_audio_features(mel).repeat_interleave(self.n_group, dim=0)
+        def _get_audio_features(self, features: Any) -> Any:
+            return features.repeat_interleave(self.n_group, dim=0) if self.n_group > 1 else features
 
         def _detect_language(self, audio_features: Any, tokens: Any) -> Any:
             # One language per window, not per beam (``run`` pairs them with the windows).
             return super()._detect_language(audio_features[:: self.n_group], tokens)
 
-    return BeamBatchTask
+    return EncodedTask
 
 
-def _window_mel(model: Any, samples: np.ndarray) -> tuple[Any, int]:
-    """A window's log-mel padded to Whisper's 30 s input (as whisper.transcribe pads), and its count of audio frames."""
+class _Encoded:
+    """The model as ``whisper.timing`` calls it, ``model(audio, tokens)``, when the audio is already encoded:
+    only the decoder runs (its cross-attention hooks fire as usual)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __call__(self, features: Any, tokens: Any) -> Any:
+        return self._model.decoder(tokens, features)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def _window_mel(model: Any, samples: np.ndarray, length: int | None = None) -> tuple[Any, int]:
+    """A window's log-mel padded to ``length`` frames (Whisper's 30 s by default, with the zeros
+    whisper.transcribe pads with), and its count of audio frames."""
     import whisper
     from whisper.audio import N_FRAMES, N_SAMPLES
 
     audio = np.ascontiguousarray(samples, dtype=np.float32)
     mel = whisper.log_mel_spectrogram(audio, n_mels=model.dims.n_mels, padding=N_SAMPLES)
     frames = min(N_FRAMES, mel.shape[-1] - N_FRAMES)
-    return whisper.pad_or_trim(mel[:, :frames], N_FRAMES), frames
+    return whisper.pad_or_trim(mel[:, :frames], length or N_FRAMES), frames
 
 
 def _split_at_timestamps(tokens: list[int], tokenizer: Any, duration: float, precision: float) -> list[dict]:
