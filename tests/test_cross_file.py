@@ -185,7 +185,7 @@ def test_prefetcher_stops_when_the_consumer_leaves_early():
     assert threading.active_count() == before, "the prefetch thread ended"
 
 
-def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
+def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_own():
     import numpy as np
 
     from subgen.batching import DecodeJob, WindowBatcher
@@ -202,6 +202,7 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
     class StopsEarly(FakeEngine):
         def decode_windows(self, audio, options, language):
             self.batches.append(len(audio))
+            self.seconds.append([round(len(a) / SAMPLE_RATE, 1) for a in audio])
             # The first call hears only each window's first region; later calls hear every (5 s) region.
             out = []
             for a in audio:
@@ -214,6 +215,7 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
             return out
 
     engine, done = StopsEarly(), []
+    engine.seconds = []
     job = DecodeJob(
         AudioClip(np.zeros(80 * SAMPLE_RATE, dtype=np.float32), Path("x")), TranscribeOptions(), "en", spans
     )
@@ -221,7 +223,8 @@ def test_what_whisper_left_undecoded_is_decoded_again_packed_into_one_window():
     batcher = WindowBatcher(lambda: engine)
     batcher.add(job, windows)
     batcher.pump(flush=True)
-    assert engine.batches == [2, 1], "the rests of both windows (two regions + one) share one follow-up window"
+    assert engine.batches == [2, 2], "each window's rest is a follow-up window of its own"
+    assert engine.seconds[1] == [10.2, 5.0], "the first window's two undecoded regions together, the second's alone"
     assert done == [job] and job.pending == 0
     starts = sorted(round(s.start, 1) for s in job.segments)
     assert starts == [0.3, 10.3, 30.3, 50.3, 70.3], "follow-up segments land on the regions they came from"
