@@ -13,9 +13,9 @@ ENGINES = ("faster-whisper", "openai-whisper")
 
 
 def pick_engine(name: str, source: ModelSource) -> str:
-    """The backend ``--engine`` means: ``auto`` is faster-whisper (CTranslate2), the fastest on CPU and GPU in
-    benchmarks/speed.py at the same quality, unless the model is an openai-whisper ``.pt`` file or
-    faster-whisper is not installed."""
+    """The backend ``--engine`` means: ``auto`` is faster-whisper (CTranslate2), the fastest on CPU in
+    benchmarks/speed.py at the same quality (GPU timings are still to be taken), unless the model is an
+    openai-whisper ``.pt`` file or faster-whisper is not installed."""
     if name != "auto":
         if name not in ENGINES:
             raise EngineError(f"unknown engine '{name}'; choose from auto, {', '.join(ENGINES)}")
