@@ -52,7 +52,7 @@ def test_a_batch_of_real_windows_decodes_each_with_timed_words(engine, windows):
 
 
 def test_encoder_frames_cover_the_window_and_a_tail_between_10_and_30_s(engine):
-    from subgen.engines.base import encoder_frames
+    from subgen.engines.faster_whisper import encoder_frames
 
     assert encoder_frames(11.0) == encoder_frames(10.2) == 1100 + 300, "rounded up to the second, 3 s of tail"
     assert encoder_frames(0.4) == encoder_frames(6.9) == 1000, "never less than 10 s"

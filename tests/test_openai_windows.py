@@ -184,29 +184,21 @@ def test_out_of_memory_on_a_single_window_is_raised():
     assert batch.current == 1
 
 
-def test_windows_are_encoded_once_at_their_length_and_aligned_on_those_features(tiny_engine, clips, monkeypatch):
+def test_a_batch_is_encoded_once_and_its_words_are_timed_on_those_features(tiny_engine, clips, monkeypatch):
     import whisper.model
 
-    import subgen.engines.openai_whisper as ow
-    from subgen.engines.base import encoder_frames
-
-    def full_encoder(self, x):
-        raise AssertionError("the 30 s encoder ran: a batch must be encoded once, by _encode")
-
-    encode = ow._encode
+    encode = whisper.model.AudioEncoder.forward
     shapes: list[tuple[int, ...]] = []
 
-    def spy(model, mels):
+    def spy(self, mels):
         shapes.append(tuple(mels.shape))
-        return encode(model, mels)
+        return encode(self, mels)
 
-    monkeypatch.setattr(whisper.model.AudioEncoder, "forward", full_encoder)
-    monkeypatch.setattr(ow, "_encode", spy)
+    monkeypatch.setattr(whisper.model.AudioEncoder, "forward", spy)
     monkeypatch.setattr(tiny_engine, "batch", BatchSize(4))
-    short = clips[1:]
-    results = tiny_engine.decode_windows([c.samples for c in short], GREEDY, "en")
-    longest = max(c.duration for c in short)
-    assert shapes == [(len(short), 80, encoder_frames(longest))] and encoder_frames(longest) < 3000
-    for clip, segments in zip(short, results, strict=True):
+    results = tiny_engine.decode_windows([c.samples for c in clips], GREEDY, "en")
+    assert shapes == [(len(clips), 80, 3000)], "one encoder pass for the batch, none per window for word timing"
+    for clip, segments in zip(clips, results, strict=True):
         words = [w for s in segments for w in s.words]
         assert words and all(0.0 <= w.start <= w.end <= clip.duration for w in words), clip.stem
+        assert words[-1].end > clip.duration - 2.0, clip.stem

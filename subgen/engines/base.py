@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,24 +88,6 @@ class Engine(Protocol):
 
 WindowDecodeFn = Callable[[Sequence[np.ndarray]], list[tuple[Segment, ...]]]
 
-FRAMES_PER_SECOND = 100
-"""Mel frames per second of audio (hop of 160 samples at 16 kHz)."""
-FULL_FRAMES = 30 * FRAMES_PER_SECOND
-"""The 30 s Whisper was trained to hear."""
-TAIL_FRAMES = 300
-"""Silence the encoder hears after a window (3 s).
-
-Whisper's encoder can hear less than 30 s (CTranslate2's takes fewer than 3000 frames; the openai-whisper
-engine slices the positional embedding as CTranslate2 does), and its cost falls faster than the length (on 2 CPU
-cores: 0.21 s for 30 s, 0.09 s for 20 s, 0.05 s for 15 s). Whisper still needs silence after the speech to end
-its text cleanly. On the speed benchmark (29 s windows, each batch padded to its longest window), pooled WER
-with the full 30 s was 5.7 % (short clips 5.4 %); with a 0.5 s tail 7.2 % (clips 9.0 %); with 2, 3 and 5 s 5.6,
-5.3 and 5.5 %.
-"""
-MIN_FRAMES = 10 * FRAMES_PER_SECOND
-"""The least the encoder hears (10 s): decoded alone, a 3 s window with a 3 s tail came out twice over
-("stuffered into you his belly counseled him" repeated, long-form A); from 10 s up it is heard once."""
-
 CPU_BATCH, CUDA_BATCH = 4, 16
 """Default windows per decode call. On CPU the time per window hardly changes with the batch (the encoder
 is compute-bound), while memory grows ~65 MB per window (tiny.en's attention over 1500 frames): 4 keeps the
@@ -180,15 +161,6 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-def encoder_frames(duration: float) -> int:
-    """Mel frames the encoder hears for a window this long (seconds): the window and a silent tail, 10-30 s.
-
-    Each window's length depends on its own duration only; the batcher batches windows of equal length, so a
-    file is decoded the same whatever files it is batched with. Both engines use it.
-    """
-    return min(FULL_FRAMES, max(MIN_FRAMES, math.ceil(duration) * FRAMES_PER_SECOND + TAIL_FRAMES))
-
-
 class WindowedEngine(ABC):
     """What both real engines share: the batch size, and ``decode_windows`` on top of their own
     ``_decode_batch`` (one decoder call, may raise ``OutOfMemory``) and ``_fallback`` (one window, carefully)."""
@@ -201,8 +173,8 @@ class WindowedEngine(ABC):
         return self.batch.current
 
     def encoder_seconds(self, duration: float) -> float:
-        """Seconds of audio the encoder hears for a window of ``duration`` (see ``encoder_frames``)."""
-        return encoder_frames(duration) / FRAMES_PER_SECOND
+        """Whisper's full 30 s, whatever the window's length (engines that encode less override this)."""
+        return 30.0
 
     def decode_windows(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str

@@ -27,7 +27,6 @@ from subgen.engines.base import (
     WindowedEngine,
     Word,
     choose_device,
-    encoder_frames,
 )
 from subgen.errors import EngineError, ModelNotAvailable
 from subgen.media import SAMPLE_RATE, AudioClip
@@ -139,15 +138,14 @@ class OpenAIWhisperEngine(WindowedEngine):
     def _decode_mels(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
     ) -> list[tuple[Segment, ...]]:
-        """The windows encoded once at their encoder length (``encoder_frames``), decoded in one call from those
-        features, and their words aligned against the same features (no second encoder pass)."""
+        """The windows' 30 s mels encoded once, decoded in one call from those features, and their words aligned
+        against the same features (whisper.timing would run the encoder again for every window)."""
         import torch
         import whisper
 
-        length = max(encoder_frames(len(w) / SAMPLE_RATE) for w in windows)  # one value when the batcher groups
-        mels = [_window_mel(self._model, w, length) for w in windows]
+        mels = [_window_mel(self._model, w) for w in windows]
         with torch.no_grad():
-            features = _encode(self._model, self._on_device(torch.stack([mel for mel, _ in mels])))
+            features = self._model.embed_audio(self._on_device(torch.stack([mel for mel, _ in mels])))
         results = _decode(self._model, features, self._decoding_options(options, language))
         tokenizer = whisper.tokenizer.get_tokenizer(
             self._model.is_multilingual, num_languages=self._model.num_languages, language=language, task=options.task
@@ -238,26 +236,12 @@ class OpenAIWhisperEngine(WindowedEngine):
         return tuple(s for s in segments if s.end > s.start)
 
 
-def _encode(model: Any, mels: Any) -> Any:
-    """Whisper's audio encoder over mels of up to 30 s (``AudioEncoder.forward`` with its positional embedding
-    cut to the input's length, as CTranslate2 cuts it; openai-whisper's own forward takes exactly 30 s)."""
-    import torch.nn.functional as F
-
-    encoder = model.encoder
-    x = F.gelu(encoder.conv2(F.gelu(encoder.conv1(mels)))).permute(0, 2, 1)
-    x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
-    for block in encoder.blocks:
-        x = block(x)
-    return encoder.ln_post(x)
-
-
 def _decode(model: Any, features: Any, options: Any) -> list[Any]:
-    """Whisper's decoding over a batch of encoded windows (``_encode``), beam search included.
+    """Whisper's decoding over a batch of encoded windows, beam search included.
 
-    openai-whisper's ``decode`` re-encodes anything shorter than 30 s, and (20250625 and before) no longer
-    repeats each window's encoded audio for its beams (openai/whisper#1483), so beam search over several
-    windows fails with a tensor size mismatch. A ``DecodingTask`` subclass takes the features as they are
-    and repeats them per beam.
+    openai-whisper (20250625 and before) no longer repeats each window's encoded audio for its beams
+    (openai/whisper#1483), so its ``decode`` fails on beam search over several windows with a tensor size
+    mismatch. A ``DecodingTask`` subclass repeats them per beam.
     """
     return _encoded_task()(model, options).run(features)
 
@@ -293,16 +277,15 @@ class _Encoded:
         return getattr(self._model, name)
 
 
-def _window_mel(model: Any, samples: np.ndarray, length: int | None = None) -> tuple[Any, int]:
-    """A window's log-mel padded to ``length`` frames (Whisper's 30 s by default, with the zeros
-    whisper.transcribe pads with), and its count of audio frames."""
+def _window_mel(model: Any, samples: np.ndarray) -> tuple[Any, int]:
+    """A window's log-mel padded to Whisper's 30 s input (as whisper.transcribe pads), and its count of audio frames."""
     import whisper
     from whisper.audio import N_FRAMES, N_SAMPLES
 
     audio = np.ascontiguousarray(samples, dtype=np.float32)
     mel = whisper.log_mel_spectrogram(audio, n_mels=model.dims.n_mels, padding=N_SAMPLES)
     frames = min(N_FRAMES, mel.shape[-1] - N_FRAMES)
-    return whisper.pad_or_trim(mel[:, :frames], length or N_FRAMES), frames
+    return whisper.pad_or_trim(mel[:, :frames], N_FRAMES), frames
 
 
 def _split_at_timestamps(tokens: list[int], tokenizer: Any, duration: float, precision: float) -> list[dict]:
