@@ -127,7 +127,7 @@ WINDOW_SECONDS = 18.0
 """Most condensed audio per decode window (Whisper hears at most 30 s).
 
 Measured with tiny.en on eight long-form files built from the English corpus (A-H, 2,068 words): pooled WER
-9.3 % with 10 s windows, 7.5 % with 12 s, 7.4 % with 15 s, 5.1 % with 18 s, 6.2 % with 20 s, 6.2 % with 22 s,
+9.3 % with 10 s windows, 7.4 % with 12 s, 6.4 % with 15 s, 5.2 % with 18 s, 6.5 % with 20 s, 6.4 % with 22 s,
 6.4 % with 29 s (``python benchmarks/windows.py``; single files move by a few words either way). Shorter
 windows also encode faster: the faster-whisper engine encodes a window's length plus a tail, not 30 s.
 """
