@@ -98,7 +98,9 @@ class FasterWhisperEngine(WindowedEngine):
         self.device = resolve_device(device)
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         self.batch = BatchSize.for_device(batch_size, self.device)
-        self.workers, threads = (1, 0) if self.device == "cuda" else cpu_layout(cpu_cores(), workers)
+        # A replica without windows to decode would leave its cores idle: never more replicas than the batch.
+        wanted = workers or min(CPU_WORKERS, self.batch.current)
+        self.workers, threads = (1, 0) if self.device == "cuda" else cpu_layout(cpu_cores(), wanted)
         log.info(
             "loading %s on %s (%s, %d decoder(s) x %s thread(s))",
             source.name, self.device, self.compute_type, self.workers, threads or "auto",
