@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from subgen.evaluate import error_rates
+from subgen.evaluate.rates import error_rates
 
 REPO = Path(__file__).resolve().parent.parent
 

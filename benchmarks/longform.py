@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from subgen.media import SAMPLE_RATE, extract_audio, ffmpeg_exe
+from subgen.audio.media import SAMPLE_RATE, extract_audio, ffmpeg_exe
 
 DEFAULT_STEMS = (
     "en_jfk_inaugural_excerpt",

@@ -18,9 +18,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from subgen.cues import Cue  # noqa: E402
-from subgen.engines.base import Segment, Transcript  # noqa: E402
-from subgen.writers import WRITERS, Document, atomic_write  # noqa: E402
+from subgen.core.paths import atomic_write
+from subgen.core.types import Cue, Segment, Transcript
+from subgen.subtitles.writers import WRITERS, Document
 
 MODES = ("sequential", "batched")
 BEAM_SIZE = 5

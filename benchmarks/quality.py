@@ -25,10 +25,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.longform import DEFAULT_STEMS, LongForm, build_longform  # noqa: E402
-from subgen.check import check_file  # noqa: E402
-from subgen.config import PRESETS  # noqa: E402
-from subgen.evaluate import TimedText, error_rates, read_timed, timing_errors  # noqa: E402
+from benchmarks.longform import DEFAULT_STEMS, LongForm, build_longform
+from subgen.core.options import PRESETS
+from subgen.core.types import Cue
+from subgen.evaluate.rates import error_rates
+from subgen.evaluate.timing import timing_errors
+from subgen.subtitles.check import check_file
+from subgen.subtitles.io import read_cues
 
 SECOND_STEMS = (
     "en_librispeech_1089-134691-0000",
@@ -104,7 +107,7 @@ def systems(model: str, checkpoint: Path) -> list[System]:
     ]
 
 
-def _overlaps(cue: TimedText, spans: tuple[tuple[float, float], ...]) -> bool:
+def _overlaps(cue: Cue, spans: tuple[tuple[float, float], ...]) -> bool:
     return any(cue.start < b and cue.end > a for a, b in spans)
 
 
@@ -116,9 +119,9 @@ def measure(system: System, longform: LongForm, work: Path) -> Row:
     subprocess.run(system.argv(longform.video, out), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.monotonic() - started
     srt = out / system.srt_name(longform.video)
-    cues = read_timed(srt)
+    cues = read_cues(srt)
     rates = error_rates([longform.text], [" ".join(c.text for c in cues)], "en")
-    timing = timing_errors(read_timed(longform.reference_srt), cues)
+    timing = timing_errors(read_cues(longform.reference_srt), cues)
     conformance = check_file(srt, PRESETS["netflix"]).result.conformance
     return Row(
         system.name,
@@ -177,7 +180,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--work", type=Path, default=None, help="keep media and outputs here (default: temp)")
     args = parser.parse_args()
-    from subgen.models import openai_checkpoint_path, resolve
+    from subgen.asr.models import openai_checkpoint_path, resolve
 
     checkpoint = openai_checkpoint_path(resolve(args.model))
     work = args.work or Path(tempfile.mkdtemp(prefix="subgen-quality-"))

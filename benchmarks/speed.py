@@ -30,14 +30,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.longform import build_longform, corpus_media, encode_video, reference  # noqa: E402
-from benchmarks.quality import LONGFORM_FILES, whisper_cli  # noqa: E402
-from subgen.check import check_file, total  # noqa: E402
-from subgen.config import PRESETS  # noqa: E402
-from subgen.evaluate import error_rates, read_text, read_timed  # noqa: E402
-from subgen.media import extract_audio, probe  # noqa: E402
-from subgen.models import ModelSource, openai_checkpoint_path, resolve  # noqa: E402
-from subgen.writers import split_language_suffix  # noqa: E402
+from benchmarks.longform import build_longform, corpus_media, encode_video, reference
+from benchmarks.quality import LONGFORM_FILES, whisper_cli
+from subgen.asr.models import ModelSource, openai_checkpoint_path, resolve
+from subgen.audio.media import extract_audio, probe
+from subgen.core.options import PRESETS
+from subgen.core.paths import split_language_suffix
+from subgen.evaluate.rates import error_rates
+from subgen.subtitles.check import check_file, total
+from subgen.subtitles.io import read_cues, read_text
 
 SUBGEN = "subgen"
 SUBGEN_FW = "subgen --engine faster-whisper"
@@ -113,7 +114,7 @@ def longform_item(corpus: Path, work: Path, name: str, kwargs: dict[str, Any]) -
     video, srt = work / slug / f"{slug}.mp4", work / slug / f"{slug}.srt"
     if not (video.is_file() and srt.is_file()):  # the SRT is written last: its presence means a complete build
         build_longform(corpus, work / slug, name=slug, **kwargs)
-    text = " ".join(cue.text for cue in read_timed(srt))
+    text = " ".join(cue.text for cue in read_cues(srt))
     return Item(video, text, _seconds(video))
 
 

@@ -21,16 +21,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.longform import LongForm, build_longform, nonspeech_video  # noqa: E402
-from subgen.config import CueOptions, OutputOptions, RunOptions, TranscribeOptions  # noqa: E402
-from subgen.cues import Cue, transcript_to_cues  # noqa: E402
-from subgen.engines import load_engine  # noqa: E402
-from subgen.engines.base import Engine, Word  # noqa: E402
-from subgen.evaluate import error_rates  # noqa: E402
-from subgen.inputs import expand_inputs  # noqa: E402
-from subgen.media import extract_audio  # noqa: E402
-from subgen.models import resolve  # noqa: E402
-from subgen.pipeline import Batch, ItemResult  # noqa: E402
+from benchmarks.longform import LongForm, build_longform, nonspeech_video
+from subgen.asr.engines import load_engine
+from subgen.asr.engines.base import Engine
+from subgen.asr.models import resolve
+from subgen.audio.media import extract_audio
+from subgen.core.options import CueOptions, OutputOptions, RunOptions, TranscribeOptions
+from subgen.core.results import ItemResult
+from subgen.core.types import Cue, Word
+from subgen.evaluate.rates import error_rates
+from subgen.pipeline.batch import Batch
+from subgen.sources.inputs import expand_inputs
+from subgen.subtitles.cues import transcript_to_cues
 
 
 def run(engine: Engine, video: Path, out: Path, **transcribe: object) -> tuple[ItemResult, dict]:

@@ -6,7 +6,7 @@ Files: long-form A and B of benchmarks/quality.py, and C-H, each twelve English 
 fixed seed, joined with pauses of 0.3-7 s and one 6 s non-speech stretch (same builder, so each has a reference
 SRT with one cue per utterance). For each window length subgen runs once over all eight files (one process, model
 loaded once) and the table gives the whole command's wall time, each file's WER and the pooled WER (all words).
-The default ``--window`` (``subgen.config.WINDOW_SECONDS``) was picked from this table.
+The default ``--window`` (``subgen.core.options.WINDOW_SECONDS``) was picked from this table.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.longform import build_longform  # noqa: E402
-from benchmarks.quality import LONGFORM_FILES  # noqa: E402
-from benchmarks.speed import clip_stems  # noqa: E402
-from subgen.config import WINDOW_SECONDS  # noqa: E402
-from subgen.evaluate import error_rates, read_text, read_timed  # noqa: E402
+from benchmarks.longform import build_longform
+from benchmarks.quality import LONGFORM_FILES
+from benchmarks.speed import clip_stems
+from subgen.core.options import WINDOW_SECONDS
+from subgen.evaluate.rates import error_rates
+from subgen.subtitles.io import read_cues, read_text
 
 EXTRA_FILES = "CDEFGH"
 UTTERANCES = 12
@@ -74,7 +75,7 @@ def build_files(corpus: Path, work: Path) -> list[LongFile]:
         video, srt = work / name / f"{name}.mp4", work / name / f"{name}.srt"
         if not (video.is_file() and srt.is_file()):
             build_longform(corpus, work / name, name=name, **kwargs)
-        files.append(LongFile(name, video, " ".join(cue.text for cue in read_timed(srt))))
+        files.append(LongFile(name, video, " ".join(cue.text for cue in read_cues(srt))))
     return files
 
 

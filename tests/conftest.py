@@ -31,7 +31,7 @@ def corpus() -> Path:
 
 def ffmpeg(*args: str) -> None:
     """Run ffmpeg quietly (test-side helper; the code under test has its own runner)."""
-    from subgen.media import ffmpeg_exe
+    from subgen.audio.media import ffmpeg_exe
 
     subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
@@ -75,7 +75,7 @@ def make_video(audio: Path, out: Path, *, audio_delay: float = 0.0, pad_after: f
 
 
 def _duration(path: Path) -> float:
-    from subgen.media import probe
+    from subgen.audio.media import probe
 
     info = probe(path)
     assert info.duration is not None
@@ -97,8 +97,8 @@ def srt_text(path: Path) -> str:
 @pytest.fixture(scope="session")
 def tiny_engine():
     """The bundled tiny.en model, loaded once for tests that call the pipeline directly."""
-    from subgen.engines import load_engine
-    from subgen.models import resolve
+    from subgen.asr.engines import load_engine
+    from subgen.asr.models import resolve
 
     return load_engine("openai-whisper", resolve("tiny.en"), "cpu")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from subgen.engines.base import Segment, Transcript, Word
-from subgen.speech import align_to_voice
-from subgen.vad import SpeechRegion
+from subgen.audio.speech import align_to_voice
+from subgen.core.types import Segment, SpeechRegion, Transcript, Word
 
 
 def _transcript(*words: tuple[str, float, float]) -> Transcript:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from subgen.ass import ass_escape, ass_time, render, style_fields
-from subgen.config import SubtitleStyle, UsageError
-from subgen.cues import Cue
-from subgen.engines.base import Transcript
-from subgen.writers import WRITERS, Document
+from subgen.core.errors import UsageError
+from subgen.core.options import SubtitleStyle
+from subgen.core.types import Cue, Transcript
+from subgen.subtitles.ass import ass_escape, ass_time, render, style_fields
+from subgen.subtitles.writers import WRITERS, Document
 
 
 def _events(text: str) -> list[str]:

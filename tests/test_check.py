@@ -10,22 +10,13 @@ import pytest
 from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
-from subgen.check import (
-    RULES,
-    CheckResult,
-    check_cues,
-    check_file,
-    cue_violations,
-    reading_chars,
-    subtitle_files,
-    total,
-    words_per_minute,
-)
 from subgen.cli import app
-from subgen.config import PRESETS, preset_options
-from subgen.cues import Cue
-from subgen.errors import EvaluationError, InputError
-from subgen.writers import split_language_suffix
+from subgen.core.errors import EvaluationError, InputError
+from subgen.core.options import PRESETS, preset_options
+from subgen.core.paths import split_language_suffix
+from subgen.core.types import Cue
+from subgen.subtitles.check import RULES, CheckResult, check_cues, check_file, cue_violations, subtitle_files, total
+from subgen.subtitles.readability import reading_chars, words_per_minute
 
 NETFLIX = PRESETS["netflix"]
 BBC = PRESETS["bbc"]
@@ -57,9 +48,9 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _first_cue(tmp_path: Path, text: str, options=NETFLIX, name: str = "clip.srt") -> frozenset[str]:
-    from subgen.evaluate import read_timed
+    from subgen.subtitles.io import read_cues
 
-    return cue_violations(read_timed(_write(tmp_path / name, text)), options)[0]
+    return cue_violations(read_cues(_write(tmp_path / name, text)), options)[0]
 
 
 def test_reading_chars_counts_spaces_and_punctuation_not_breaks_or_edges():
@@ -156,9 +147,9 @@ def test_gaps_are_measured_in_start_order_not_file_order(tmp_path):
 
 
 def _read(tmp_path: Path, text: str):
-    from subgen.evaluate import read_timed
+    from subgen.subtitles.io import read_cues
 
-    return read_timed(_write(tmp_path / "x.srt", text))
+    return read_cues(_write(tmp_path / "x.srt", text))
 
 
 def test_counts_conformance_and_open_gaps(tmp_path):

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from subgen.config import OutputOptions, RunOptions, TranscribeOptions
-from subgen.engines.fake import FakeEngine
-from subgen.inputs import expand_inputs
-from subgen.media import SAMPLE_RATE
-from subgen.pipeline import FAILED, OK, Batch, Prefetcher
+from subgen.asr.engines.fake import FakeEngine
+from subgen.audio.media import SAMPLE_RATE
+from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
+from subgen.core.results import ItemStatus
+from subgen.pipeline import batch as batch_module
+from subgen.pipeline.batch import Batch, Prefetcher
+from subgen.sources.inputs import expand_inputs
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def _run(folder: Path, engine: FakeEngine, **transcribe) -> list:
 def test_short_files_share_full_batches(clips):
     engine = FakeEngine(batch_size=4)
     results = _run(clips, engine)
-    assert [r.status for r in results] == [OK] * 10
+    assert [r.status for r in results] == [ItemStatus.OK] * 10
     assert engine.batches == [4, 4, 2], "ten one-window files fill batches of four, not ten batches of one"
     assert [Path(r.source).name for r in results] == sorted(p.name for p in clips.iterdir() if p.suffix == ".mp4")
     assert all((clips / f"clip{i:02d}.en.srt").read_text(encoding="utf-8").strip() for i in range(10))
@@ -53,7 +55,7 @@ def test_the_window_option_bounds_every_decoded_window(longform, tmp_path):
         shutil.copy(longform.video, folder / "long.mp4")
         lengths: list[list[float]] = []
         [result] = _run(folder, Recording(batch_size=4), window=window)
-        assert result.status == OK
+        assert result.status == ItemStatus.OK
         decoded[window] = [x for batch in lengths for x in batch]
         assert decoded[window] and max(decoded[window]) <= window + 1e-6
     assert max(decoded[29.0]) > 8.0 and len(decoded[29.0]) < len(decoded[8.0]), "longer windows: fewer of them"
@@ -71,7 +73,7 @@ def test_windows_the_encoder_hears_at_different_lengths_never_share_a_batch(long
     engine.decode_windows = recording
     shutil.copy(longform.video, tmp_path / "long.mp4")
     [result] = _run(tmp_path, engine)
-    assert result.status == OK
+    assert result.status == ItemStatus.OK
     groups = [{engine.encoder_seconds(x) for x in batch} for batch in lengths]
     assert len(groups) > 1 and all(len(g) == 1 for g in groups), lengths
     assert len({g.pop() for g in groups}) > 1, "the file has windows of several groups"
@@ -79,8 +81,8 @@ def test_windows_the_encoder_hears_at_different_lengths_never_share_a_batch(long
 
 @pytest.fixture(scope="module")
 def fw_engine():
-    from subgen.engines.faster_whisper import FasterWhisperEngine
-    from subgen.models import resolve
+    from subgen.asr.engines.faster_whisper import FasterWhisperEngine
+    from subgen.asr.models import resolve
 
     return FasterWhisperEngine(resolve("tiny.en"), "cpu")
 
@@ -92,7 +94,7 @@ def test_a_file_decodes_the_same_alone_and_batched_with_longer_windows(corpus, f
     def words(folder: Path) -> list[tuple[str, float, float]]:
         options = RunOptions(output=OutputOptions(formats=("json",)))
         results = Batch(options, lambda: fw_engine).run(expand_inputs([str(folder)]))
-        assert [r.status for r in results] == [OK] * len(results)
+        assert [r.status for r in results] == [ItemStatus.OK] * len(results)
         data = json.loads((folder / "b-card.en.json").read_text(encoding="utf-8"))
         return [(w["text"], w["start"], w["end"]) for s in data["segments"] for w in s["words"]]
 
@@ -107,7 +109,7 @@ def test_a_file_decodes_the_same_alone_and_batched_with_longer_windows(corpus, f
 def test_a_failed_batch_fails_only_its_files(clips):
     engine = FakeEngine(batch_size=3, fail_calls=frozenset({1}))
     results = _run(clips, engine)
-    assert [r.status for r in results] == [OK] * 3 + [FAILED] * 3 + [OK] * 4
+    assert [r.status for r in results] == [ItemStatus.OK] * 3 + [ItemStatus.FAILED] * 3 + [ItemStatus.OK] * 4
     assert all("fake failure in batch 1" in r.error for r in results[3:6])
     assert not (clips / "clip04.en.srt").exists() and (clips / "clip06.en.srt").exists()
 
@@ -118,12 +120,12 @@ def test_passes_with_different_options_never_share_a_batch(clips):
         transcribe=TranscribeOptions(language="de"), output=OutputOptions(formats=("srt",)), tracks=("original", "en")
     )
     results = Batch(options, lambda: engine).run(expand_inputs([str(clips / "clip00.mp4"), str(clips / "clip01.mp4")]))
-    assert [r.status for r in results] == [OK, OK]
+    assert [r.status for r in results] == [ItemStatus.OK, ItemStatus.OK]
     assert engine.batches == [2, 2], "transcribe and translate windows go in separate batches"
     assert (clips / "clip00.de.srt").is_file() and (clips / "clip01.en.srt").is_file()
 
 
-def test_the_next_files_are_prepared_while_the_engine_decodes(clips):
+def test_the_next_files_are_prepared_while_the_engine_decodes(clips, monkeypatch):
     log: list[tuple[str, int, float]] = []
 
     class SlowEngine(FakeEngine):
@@ -137,16 +139,16 @@ def test_the_next_files_are_prepared_while_the_engine_decodes(clips):
     options = RunOptions(output=OutputOptions(formats=("srt",)))
     batch = Batch(options, lambda: engine)
     engine = SlowEngine(batch_size=1)
-    prepare = batch._prepare
+    prepare = batch_module.prepare
 
-    def recording(entry, **kwargs):
-        prepared = prepare(entry, **kwargs)
-        log.append(("prepared", entry[0], time.monotonic()))
+    def recording(index, item, context, scratch):
+        prepared = prepare(index, item, context, scratch)
+        log.append(("prepared", index, time.monotonic()))
         return prepared
 
-    batch._prepare = recording
+    monkeypatch.setattr(batch_module, "prepare", recording)
     results = batch.run(expand_inputs([str(p) for p in sorted(clips.glob("clip0[0-3].mp4"))]))
-    assert [r.status for r in results] == [OK] * 4
+    assert [r.status for r in results] == [ItemStatus.OK] * 4
     prepared = {i: t for kind, i, t in log if kind == "prepared"}
     decoded = {i: t for kind, i, t in log if kind == "decode-end"}
     assert prepared[1] < decoded[0] and prepared[2] < decoded[1], "extraction overlaps decoding"
@@ -188,11 +190,11 @@ def test_prefetcher_stops_when_the_consumer_leaves_early():
 def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_own():
     import numpy as np
 
-    from subgen.batching import DecodeJob, WindowBatcher
-    from subgen.engines.base import Segment, Word
-    from subgen.media import SAMPLE_RATE, AudioClip
-    from subgen.speech import plan_windows
-    from subgen.vad import SpeechRegion as R
+    from subgen.asr.batching import DecodeJob, WindowBatcher
+    from subgen.audio.media import SAMPLE_RATE, AudioClip
+    from subgen.audio.speech import plan_windows
+    from subgen.core.types import Segment, Word
+    from subgen.core.types import SpeechRegion as R
 
     regions = (R(0, 5), R(10, 15), R(30, 35), R(50, 55), R(70, 75))  # three 5 s regions fit one window
     spans = tuple(R(r.start + 0.3, r.end - 0.3) for r in regions)
@@ -214,15 +216,14 @@ def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_ow
                 out.append(tuple(Segment(t, t + 4.4, " words", (Word(" words", t, t + 4.4),)) for t in starts))
             return out
 
-    engine, done = StopsEarly(), []
+    engine = StopsEarly()
     engine.seconds = []
     job = DecodeJob(
         AudioClip(np.zeros(80 * SAMPLE_RATE, dtype=np.float32), Path("x")), TranscribeOptions(), "en", spans
     )
-    job.on_done = done.append
     batcher = WindowBatcher(lambda: engine)
     batcher.add(job, windows)
-    batcher.pump(flush=True)
+    done = batcher.pump(flush=True)
     assert engine.batches == [2, 2], "each window's rest is a follow-up window of its own"
     assert engine.seconds[1] == [10.2, 5.0], "the first window's two undecoded regions together, the second's alone"
     assert done == [job] and job.pending == 0

@@ -8,10 +8,11 @@ from itertools import pairwise
 
 import pytest
 
-from subgen.check import check_cues, reading_chars
-from subgen.config import PRESETS, CueOptions, preset_options
-from subgen.cues import break_lines, transcript_to_cues, wrap
-from subgen.engines.base import Segment, Transcript, Word
+from subgen.core.options import PRESETS, CueOptions, preset_options
+from subgen.core.types import Segment, Transcript, Word
+from subgen.subtitles.check import check_cues
+from subgen.subtitles.cues import break_lines, transcript_to_cues, wrap
+from subgen.subtitles.readability import reading_chars
 
 NETFLIX = CueOptions(fps=25.0)
 HARD_RULES = ("line-length", "line-count", "max-duration", "min-gap", "overlap", "empty")

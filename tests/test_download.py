@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from subgen.download import ARCHIVE_NAME, download, expand_url
-from subgen.errors import DownloadError
-from subgen.inputs import MediaItem
-from subgen.media import ffmpeg_exe, probe
+from subgen.audio.media import ffmpeg_exe, probe
+from subgen.core.errors import DownloadError
+from subgen.sources.download import ARCHIVE_NAME, download, expand_url
+from subgen.sources.inputs import MediaItem
 
 GOOD = ("clip.mp4", "second.mp4")
 MISSING = "missing.mp4"
@@ -305,7 +305,7 @@ def test_removed_and_geo_blocked_entries_get_their_own_hint(error: str, hint: st
     """yt-dlp's own exception types and wording for the cases a loopback server cannot produce."""
     import yt_dlp.utils
 
-    from subgen.download import _failure
+    from subgen.sources.download import _failure
 
     message = {
         "GeoRestrictedError": "The uploader has not made this video available in your country",

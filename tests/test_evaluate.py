@@ -10,25 +10,21 @@ from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
 from subgen.cli import app
-from subgen.errors import EvaluationError
-from subgen.evaluate import (
-    FileScore,
-    TimedText,
-    corpus_rates,
-    corpus_timing,
-    cues_in_gaps,
-    error_rates,
-    match_key,
-    percentile,
-    pool_timing,
-    read_text,
-    read_timed,
-    score,
-    timing_errors,
-)
+from subgen.core.errors import EvaluationError
+from subgen.core.types import Cue
+from subgen.evaluate.rates import error_rates
+from subgen.evaluate.score import FileScore, corpus_rates, corpus_timing, match_key, score
+from subgen.evaluate.timing import cues_in_gaps, percentile, pool_timing, timing_errors
+from subgen.subtitles.io import read_cues, read_text
 
 SRT = "1\n00:00:00,000 --> 00:00:01,500\nThe cat sat\non a mat mat\n\n"
 VTT = "WEBVTT\n\nNOTE a comment\n\n00:00.000 --> 00:01.500\nThe cat sat on a mat <i>mat</i> &amp;\n"
+
+
+def cue(start: float, end: float, text: str) -> Cue:
+    """A cue whose lines are ``text`` split at newlines."""
+    return Cue(start, end, tuple(text.split("\n")))
+
 
 
 def _write(path: Path, text: str) -> Path:
@@ -107,21 +103,21 @@ def test_corpus_cer_is_weighted_by_reference_characters():
 # Reference cues A-E; the gaps no reference covers are 0-1 s, 3-3.5 s, 6-20 s (14 s), 22-26 s (4 s), 27-40 s (13 s)
 # and after 41 s up to the last hypothesis cue (51 s, 10 s).
 REFERENCE = [
-    TimedText(1.0, 3.0, "A"),
-    TimedText(3.5, 6.0, "B"),
-    TimedText(20.0, 22.0, "C"),
-    TimedText(26.0, 27.0, "D"),
-    TimedText(40.0, 41.0, "E"),
+    cue(1.0, 3.0, "A"),
+    cue(3.5, 6.0, "B"),
+    cue(20.0, 22.0, "C"),
+    cue(26.0, 27.0, "D"),
+    cue(40.0, 41.0, "E"),
 ]
 HYPOTHESIS = [
-    TimedText(1.2, 2.0, "a1"),  # A: start +0.2, end +0.1 (with a2)
-    TimedText(2.0, 3.1, "a2"),
-    TimedText(3.4, 5.5, "b"),  # B: start -0.1, end -0.5
-    TimedText(10.0, 11.0, "in a 14 s gap"),
-    TimedText(19.7, 22.3, "c"),  # C: start -0.3, end +0.3
-    TimedText(23.0, 24.0, "in a 4 s gap"),  # D is missed: this ends before it, nothing else reaches it
-    TimedText(39.0, 41.4, "e"),  # E: start -1.0, end +0.4; starts in a gap but does not lie inside it
-    TimedText(50.0, 51.0, "in the trailing gap"),
+    cue(1.2, 2.0, "a1"),  # A: start +0.2, end +0.1 (with a2)
+    cue(2.0, 3.1, "a2"),
+    cue(3.4, 5.5, "b"),  # B: start -0.1, end -0.5
+    cue(10.0, 11.0, "in a 14 s gap"),
+    cue(19.7, 22.3, "c"),  # C: start -0.3, end +0.3
+    cue(23.0, 24.0, "in a 4 s gap"),  # D is missed: this ends before it, nothing else reaches it
+    cue(39.0, 41.4, "e"),  # E: start -1.0, end +0.4; starts in a gap but does not lie inside it
+    cue(50.0, 51.0, "in the trailing gap"),
 ]
 
 
@@ -136,20 +132,20 @@ def test_timing_errors_hand_computed():
 
 
 def test_touching_is_not_overlapping_and_empty_cues_do_not_count():
-    t = timing_errors([TimedText(5.0, 6.0, "ref"), TimedText(7.0, 8.0, " ")], [TimedText(4.0, 5.0, "before")])
+    t = timing_errors([cue(5.0, 6.0, "ref"), cue(7.0, 8.0, " ")], [cue(4.0, 5.0, "before")])
     assert (t.missed, t.matched, t.reference_cues) == (1, 0, 1)
     assert t.start_error(0.5) is None and t.end_error(0.9) is None
 
 
 @pytest.mark.parametrize(("gap_end", "counted"), [(5.0, 0), (5.001, 1), (12.0, 1)])
 def test_cues_in_gaps_counts_gaps_longer_than_five_seconds(gap_end, counted):
-    reference = [TimedText(0.0, 1.0, "x"), TimedText(1.0 + gap_end, 20.0, "y")]
-    assert cues_in_gaps(reference, [TimedText(2.0, 3.0, "z")]) == counted
+    reference = [cue(0.0, 1.0, "x"), cue(1.0 + gap_end, 20.0, "y")]
+    assert cues_in_gaps(reference, [cue(2.0, 3.0, "z")]) == counted
 
 
 def test_leading_gap_starts_at_zero():
-    assert cues_in_gaps([TimedText(10.0, 11.0, "x")], [TimedText(6.0, 7.0, "early")]) == 1
-    assert cues_in_gaps([TimedText(4.0, 11.0, "x")], [TimedText(1.0, 2.0, "early")]) == 0
+    assert cues_in_gaps([cue(10.0, 11.0, "x")], [cue(6.0, 7.0, "early")]) == 1
+    assert cues_in_gaps([cue(4.0, 11.0, "x")], [cue(1.0, 2.0, "early")]) == 0
 
 
 def test_percentile_interpolates_between_ranks():
@@ -160,10 +156,10 @@ def test_percentile_interpolates_between_ranks():
 
 
 def test_pooled_totals_take_the_median_over_all_cues():
-    one = timing_errors([TimedText(0.0, 1.0, "a")], [TimedText(0.1, 1.0, "a")])
+    one = timing_errors([cue(0.0, 1.0, "a")], [cue(0.1, 1.0, "a")])
     two = timing_errors(
-        [TimedText(0.0, 1.0, "a"), TimedText(2.0, 3.0, "b"), TimedText(4.0, 5.0, "c")],
-        [TimedText(0.5, 1.0, "a"), TimedText(2.5, 3.0, "b"), TimedText(4.5, 5.0, "c")],
+        [cue(0.0, 1.0, "a"), cue(2.0, 3.0, "b"), cue(4.0, 5.0, "c")],
+        [cue(0.5, 1.0, "a"), cue(2.5, 3.0, "b"), cue(4.5, 5.0, "c")],
     )
     pooled = pool_timing([one, two])
     # The median of the medians would be 0.3; over all four cues it is 0.5.
@@ -171,7 +167,7 @@ def test_pooled_totals_take_the_median_over_all_cues():
     assert pool_timing([]) is None
 
 
-def _srt(cues: list[TimedText]) -> str:
+def _srt(cues: list[Cue]) -> str:
     def stamp(seconds: float) -> str:
         ms = round(seconds * 1000)
         return f"00:{ms // 60000:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
@@ -184,20 +180,20 @@ def test_timed_readers_agree_across_formats(tmp_path):
     vtt = _write(tmp_path / "a.vtt", "WEBVTT\n\n" + _srt(HYPOTHESIS).replace(",", "."))
     cues = {"cues": [{"start": c.start, "end": c.end, "lines": [c.text]} for c in HYPOTHESIS]}
     segments = {"segments": [{"start": c.start, "end": c.end, "text": f" {c.text}"} for c in HYPOTHESIS]}
-    assert read_timed(srt) == read_timed(vtt) == tuple(HYPOTHESIS)
-    assert read_timed(_write(tmp_path / "c.json", json.dumps({**segments, **cues}))) == tuple(HYPOTHESIS)
-    assert read_timed(_write(tmp_path / "s.json", json.dumps(segments))) == tuple(HYPOTHESIS)
+    assert read_cues(srt) == read_cues(vtt) == tuple(HYPOTHESIS)
+    assert read_cues(_write(tmp_path / "c.json", json.dumps({**segments, **cues}))) == tuple(HYPOTHESIS)
+    assert read_cues(_write(tmp_path / "s.json", json.dumps(segments))) == tuple(HYPOTHESIS)
     vtt_extras = "WEBVTT\n\nNOTE x --> y\n\nid-1\n01:00:00.500 --> 01:00:01.000 line:0\n<b>Hi</b> &lt;3\nthere\n"
-    assert read_timed(_write(tmp_path / "b.vtt", vtt_extras)) == (TimedText(3600.5, 3601.0, "Hi <3\nthere"),)
+    assert read_cues(_write(tmp_path / "b.vtt", vtt_extras)) == (cue(3600.5, 3601.0, "Hi <3\nthere"),)
     with pytest.raises(EvaluationError, match="no cue times"):
-        read_timed(_write(tmp_path / "t.txt", "text"))
+        read_cues(_write(tmp_path / "t.txt", "text"))
 
 
 def test_score_adds_timing_only_when_both_files_have_times(tmp_path):
     ref = _write(tmp_path / "ref" / "talk.srt", _srt(REFERENCE))
     _write(tmp_path / "ref" / "plain.txt", "a b")
     _write(tmp_path / "hyp" / "talk.en.vtt", "WEBVTT\n\n" + _srt(HYPOTHESIS).replace(",", "."))
-    _write(tmp_path / "hyp" / "plain.en.srt", _srt([TimedText(0.0, 1.0, "a b")]))
+    _write(tmp_path / "hyp" / "plain.en.srt", _srt([cue(0.0, 1.0, "a b")]))
     _write(tmp_path / "hyp2" / "talk.en.txt", "A B C D E")
     plain, talk = score(tmp_path / "ref", tmp_path / "hyp")
     assert plain.timing is None and talk.timing == timing_errors(REFERENCE, HYPOTHESIS)
@@ -238,8 +234,8 @@ def test_cli_eval_timing_table_and_json(tmp_path):
 
 
 def test_a_cue_lingering_into_the_next_utterance_counts_for_its_own():
-    reference = [TimedText(0.0, 4.0, "first utterance"), TimedText(4.4, 8.0, "second utterance")]
+    reference = [cue(0.0, 4.0, "first utterance"), cue(4.4, 8.0, "second utterance")]
     # The first cue stays up 0.5 s past its words, 0.1 s into the second utterance; the second starts 0.3 s late.
-    hypothesis = [TimedText(0.1, 4.5, "first"), TimedText(4.7, 8.1, "second")]
+    hypothesis = [cue(0.1, 4.5, "first"), cue(4.7, 8.1, "second")]
     t = timing_errors(reference, hypothesis)
     assert t.start_errors == pytest.approx((0.1, 0.3)) and t.end_errors == pytest.approx((0.5, 0.1))

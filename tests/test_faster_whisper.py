@@ -7,11 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from subgen.config import TranscribeOptions
-from subgen.errors import EngineError
-from subgen.evaluate import error_rates, read_text
-from subgen.media import SAMPLE_RATE, extract_audio
-from subgen.models import ModelSource, resolve
+from subgen.asr.models import ModelSource, resolve
+from subgen.audio.media import SAMPLE_RATE, extract_audio
+from subgen.core.errors import EngineError
+from subgen.core.options import TranscribeOptions
+from subgen.evaluate.rates import error_rates
+from subgen.subtitles.io import read_text
 
 STEMS = ("en_jfk_inaugural_excerpt", "en_ljspeech_LJ001-0004", "en_librispeech_1089-134691-0001")
 OPTIONS = TranscribeOptions(model="tiny.en")
@@ -19,7 +20,7 @@ OPTIONS = TranscribeOptions(model="tiny.en")
 
 @pytest.fixture(scope="module")
 def engine():
-    from subgen.engines.faster_whisper import FasterWhisperEngine
+    from subgen.asr.engines.faster_whisper import FasterWhisperEngine
 
     return FasterWhisperEngine(resolve("tiny.en"), "cpu")
 
@@ -34,7 +35,7 @@ def _text(segments) -> str:
 
 
 def test_cpu_defaults_are_int8_a_batch_of_four_and_two_decoders(engine):
-    from subgen.engines.faster_whisper import cpu_cores
+    from subgen.asr.engines.faster_whisper import cpu_cores
 
     assert (engine.device, engine.compute_type, engine.batch_size) == ("cpu", "int8", 4)
     assert engine.workers == min(2, cpu_cores()) and len(engine._pipelines) == engine.workers
@@ -52,7 +53,7 @@ def test_a_batch_of_real_windows_decodes_each_with_timed_words(engine, windows):
 
 
 def test_encoder_frames_cover_the_window_and_a_tail_between_10_and_30_s(engine):
-    from subgen.engines.faster_whisper import encoder_frames
+    from subgen.asr.engines.faster_whisper import encoder_frames
 
     assert encoder_frames(11.0) == encoder_frames(10.2) == 1100 + 300, "rounded up to the second, 3 s of tail"
     assert encoder_frames(0.4) == encoder_frames(6.9) == 1000, "never less than 10 s"
@@ -105,7 +106,7 @@ def test_a_batch_is_split_between_the_decoders_and_comes_back_in_window_order(en
 
 
 def test_the_cpu_layout_gives_each_decoder_a_share_of_the_cores():
-    from subgen.engines.faster_whisper import cpu_layout, split_evenly
+    from subgen.asr.engines.faster_whisper import cpu_layout, split_evenly
 
     assert cpu_layout(2) == (2, 1) and cpu_layout(1) == (1, 1) and cpu_layout(16) == (2, 8)
     assert cpu_layout(16, workers=1) == (1, 16) and cpu_layout(3, workers=8) == (3, 1)
@@ -116,7 +117,7 @@ def test_the_cpu_layout_gives_each_decoder_a_share_of_the_cores():
 
 @pytest.mark.parametrize("options", [{"vad": False}, {"batch_size": 1}], ids=["no-vad", "batch-of-one"])
 def test_one_decoder_gets_every_core_when_there_is_one_stream(options):
-    from subgen.engines import engine_for
+    from subgen.asr.engines import engine_for
 
     engine = engine_for(TranscribeOptions(model="tiny.en", device="cpu", **options), resolve("tiny.en"))
     assert engine.name == "faster-whisper" and engine.workers == 1 and len(engine._pipelines) == 1
@@ -144,7 +145,7 @@ def test_out_of_memory_halves_the_batch_and_still_decodes_everything(engine, win
 
 
 def test_a_failed_window_is_redone_alone_and_the_redo_is_used(engine, windows, monkeypatch):
-    import subgen.engines.base as base
+    import subgen.asr.engines.base as base
 
     redone = []
     fallback = engine._fallback
@@ -170,7 +171,7 @@ def test_whole_clip_transcription_for_no_vad(engine, corpus):
 
 
 def test_multilingual_base_detects_german(corpus):
-    from subgen.engines.faster_whisper import FasterWhisperEngine
+    from subgen.asr.engines.faster_whisper import FasterWhisperEngine
 
     base = FasterWhisperEngine(resolve("base"), "cpu")
     assert base.multilingual
@@ -178,7 +179,7 @@ def test_multilingual_base_detects_german(corpus):
 
 
 def test_an_openai_checkpoint_is_refused_with_the_engine_to_use(tmp_path):
-    from subgen.engines.faster_whisper import FasterWhisperEngine
+    from subgen.asr.engines.faster_whisper import FasterWhisperEngine
 
     source = ModelSource(name="mine", kind="openai-pt", path=tmp_path / "mine.pt", multilingual=True)
     with pytest.raises(EngineError, match="--engine openai-whisper"):
@@ -188,7 +189,7 @@ def test_an_openai_checkpoint_is_refused_with_the_engine_to_use(tmp_path):
 def test_cuda_without_a_gpu_is_refused():
     import ctranslate2
 
-    from subgen.engines.faster_whisper import resolve_device
+    from subgen.asr.engines.faster_whisper import resolve_device
 
     if ctranslate2.get_cuda_device_count():
         pytest.skip("this machine has a CUDA GPU")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from subgen.inputs import expand_inputs, mirror_base, output_base
+from subgen.core.paths import output_base
+from subgen.sources.inputs import expand_inputs, mirror_base
 
 
 def _touch(path: Path) -> Path:

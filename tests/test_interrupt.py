@@ -14,7 +14,7 @@ from pathlib import Path
 import pysrt
 import pytest
 
-from subgen.writers import TEMP_MARK
+from subgen.core.paths import TEMP_MARK
 
 REPO = Path(__file__).resolve().parent.parent
 FORMATS = ("srt", "vtt", "json")

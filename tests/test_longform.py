@@ -17,10 +17,10 @@ from benchmarks.longform import (
     reference,
     speech_span,
 )
-from subgen.config import TranscribeOptions
-from subgen.evaluate import normalize
-from subgen.media import SAMPLE_RATE, AudioClip, extract_audio, probe
-from subgen.vad import speech_probabilities
+from subgen.audio.media import SAMPLE_RATE, AudioClip, extract_audio, probe
+from subgen.audio.vad import speech_probabilities
+from subgen.core.options import TranscribeOptions
+from subgen.evaluate.rates import normalize
 
 
 def _trimmed(corpus, stem) -> tuple[np.ndarray, int, int]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import ffmpeg, make_video
 
-from subgen import media
-from subgen.errors import FFmpegNotFound, MediaError
+from subgen.audio import media
+from subgen.core.errors import FFmpegNotFound, MediaError
 
 
 def test_probe_reads_streams_and_duration(cards_clip, corpus):

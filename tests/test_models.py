@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from subgen import models
-from subgen.config import LANGUAGE_CODES
-from subgen.errors import ModelNotAvailable
+from subgen.asr import models
+from subgen.core.errors import ModelNotAvailable
+from subgen.core.languages import LANGUAGE_CODES
 
 
 def test_official_names_match_openai_whisper():
@@ -84,7 +84,7 @@ def test_local_ct2_folder_resolves():
 
 def test_named_model_offline_gives_clear_error(monkeypatch, tmp_path):
     """Official names download through openai-whisper; with no network the error says what to do."""
-    from subgen.engines.openai_whisper import OpenAIWhisperEngine
+    from subgen.asr.engines.openai_whisper import OpenAIWhisperEngine
 
     monkeypatch.setenv("SUBGEN_CACHE_DIR", str(tmp_path))
     for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):

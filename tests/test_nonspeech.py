@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from benchmarks.longform import LongForm, nonspeech_video
 from subgen.cli import app
-from subgen.config import OutputOptions, RunOptions, TranscribeOptions
-from subgen.evaluate import error_rates
-from subgen.inputs import expand_inputs
-from subgen.pipeline import OK, AudioProgress, Batch, Event
+from subgen.core.events import AudioProgress, Event
+from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
+from subgen.core.results import ItemStatus
+from subgen.evaluate.rates import error_rates
+from subgen.pipeline.batch import Batch
+from subgen.sources.inputs import expand_inputs
 
 MAX_EXTEND = 0.5
 """How far the cue rules may hold a cue on screen after its last word."""
@@ -50,7 +52,7 @@ def test_no_speech_means_no_model_load_and_progress_still_ends_at_the_duration(m
 
     events: list[Event] = []
     [result] = Batch(_options(tmp_path, vad=True), no_engine, events.append).run(expand_inputs([str(mixed_nonspeech)]))
-    assert result.status == OK, result.error
+    assert result.status == ItemStatus.OK, result.error
     progress = [e for e in events if isinstance(e, AudioProgress)]
     assert progress and progress[-1].done == pytest.approx(progress[-1].total, abs=0.05)
 
@@ -58,7 +60,7 @@ def test_no_speech_means_no_model_load_and_progress_still_ends_at_the_duration(m
 def test_without_vad_suppression_removes_what_tiny_en_hears_in_silence(tiny_engine, tmp_path):
     video = nonspeech_video(tmp_path / "silence.mp4", "silence", 30.0)
     [result] = Batch(_options(tmp_path, vad=False), lambda: tiny_engine).run(expand_inputs([str(video)]))
-    assert result.status == OK
+    assert result.status == ItemStatus.OK
     assert _cues(tmp_path / "silence.en.srt") == []
 
 
@@ -80,7 +82,7 @@ def longform_runs(longform: LongForm, tiny_engine, tmp_path_factory: pytest.Temp
         events: list[Event] = []
         batch = Batch(_options(out, vad=vad, formats=("srt", "json")), lambda: tiny_engine, events.append)
         [result] = batch.run(expand_inputs([str(longform.video)]))
-        assert result.status == OK, result.error
+        assert result.status == ItemStatus.OK, result.error
         data = json.loads((out / "longform.en.json").read_text(encoding="utf-8"))
         progress = [e for e in events if isinstance(e, AudioProgress)]
         runs[vad] = Run(out / "longform.en.srt", data, progress)
@@ -126,13 +128,14 @@ def test_progress_with_vad_reaches_the_clip_duration(longform_runs):
 
 def test_defaults_meet_the_readability_and_timing_bars(longform, longform_runs):
     """The issue's bars on the long-form file: >= 99% netflix conformance, median cue-start error <= 0.2 s."""
-    from subgen.check import check_file
-    from subgen.config import PRESETS
-    from subgen.evaluate import read_timed, timing_errors
+    from subgen.core.options import PRESETS
+    from subgen.evaluate.timing import timing_errors
+    from subgen.subtitles.check import check_file
+    from subgen.subtitles.io import read_cues
 
     srt = longform_runs[True].srt
     checked = check_file(srt, PRESETS["netflix"])
     assert checked.result.conformance >= 0.99, checked.result.violations
-    timing = timing_errors(read_timed(longform.reference_srt), read_timed(srt))
+    timing = timing_errors(read_cues(longform.reference_srt), read_cues(srt))
     assert timing.missed == 0
     assert timing.start_error(0.5) <= 0.2, timing.start_errors

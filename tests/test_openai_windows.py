@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from subgen.config import TranscribeOptions
-from subgen.engines.base import BatchSize, OutOfMemory, Segment
-from subgen.errors import EngineError
-from subgen.media import SAMPLE_RATE
+from subgen.asr.engines.base import BatchSize, OutOfMemory
+from subgen.audio.media import SAMPLE_RATE
+from subgen.core.errors import EngineError
+from subgen.core.options import TranscribeOptions
+from subgen.core.types import Segment
 
 # Short single-sentence clips, so the CPU decode stays quick; tiny.en gets them right or nearly.
 STEMS = ("en_jfk_inaugural_excerpt.flac", "en_ljspeech_LJ001-0004.flac", "en_librispeech_1089-134691-0001.flac")
@@ -35,7 +36,7 @@ class Clip:
 @pytest.fixture(scope="module")
 def clips(corpus) -> list[Clip]:
     """The test windows: real English speech, each under 30 s."""
-    from subgen.media import extract_audio
+    from subgen.audio.media import extract_audio
 
     out = []
     for stem in STEMS:
@@ -82,7 +83,7 @@ def test_windows_are_decoded_in_one_call(batched, clips):
 
 
 def test_batched_windows_transcribe_real_speech(batched, clips):
-    from subgen.evaluate import error_rates
+    from subgen.evaluate.rates import error_rates
 
     results, _ = batched
     for clip, segments in zip(clips, results, strict=True):
@@ -119,7 +120,7 @@ def test_english_only_model_detects_english(tiny_engine, clips):
 
 
 def test_silence_leaves_nothing_the_no_speech_rules_keep(tiny_engine):
-    from subgen.suppress import SuppressOptions, is_symbols_only, is_unlikely_speech
+    from subgen.asr.suppress import SuppressOptions, is_symbols_only, is_unlikely_speech
 
     silence = [np.zeros(seconds * SAMPLE_RATE, dtype=np.float32) for seconds in (5, 2)]
     results = tiny_engine.decode_windows(silence, GREEDY, "en")

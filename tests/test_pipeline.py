@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from subgen.config import OutputOptions, RunOptions, TranscribeOptions
-from subgen.engines.fake import FakeEngine
-from subgen.errors import ModelNotAvailable
-from subgen.inputs import expand_inputs
-from subgen.pipeline import FAILED, OK, SKIPPED, AudioProgress, Batch, ItemFinished, ItemStarted
+from subgen.asr.engines.fake import FakeEngine
+from subgen.core.errors import ModelNotAvailable
+from subgen.core.events import AudioProgress, ItemFinished, ItemStarted
+from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
+from subgen.core.results import ItemStatus
+from subgen.pipeline.batch import Batch
+from subgen.sources.inputs import expand_inputs
 
 
 @pytest.fixture
@@ -37,12 +39,12 @@ def _batch(engine: FakeEngine, loads: list[int] | None = None, **output) -> Batc
 def test_outputs_next_to_sources_then_rerun_skips_without_loading(folder):
     engine, loads = FakeEngine(), []
     results = _batch(engine, loads, formats=("srt", "json")).run(expand_inputs([str(folder)]))
-    assert [r.status for r in results] == [OK, OK, OK]
+    assert [r.status for r in results] == [ItemStatus.OK, ItemStatus.OK, ItemStatus.OK]
     assert (folder / "a" / "clip.en.srt").is_file() and (folder / "c.en.json").is_file()
     assert loads == [1], "the model loads once per batch"
     again, loads2 = FakeEngine(), []
     results = _batch(again, loads2, formats=("srt", "json")).run(expand_inputs([str(folder)]))
-    assert [r.status for r in results] == [SKIPPED] * 3
+    assert [r.status for r in results] == [ItemStatus.SKIPPED] * 3
     assert loads2 == [] and again.batches == [], "a finished batch reruns without loading a model"
 
 
@@ -50,25 +52,25 @@ def test_overwrite_and_new_format_redo_items(folder):
     _batch(FakeEngine(), formats=("srt",)).run(expand_inputs([str(folder)]))
     engine = FakeEngine()
     results = _batch(engine, formats=("srt", "vtt")).run(expand_inputs([str(folder / "c.mp4")]))
-    assert results[0].status == OK, "a missing requested format means the item is not finished"
+    assert results[0].status == ItemStatus.OK, "a missing requested format means the item is not finished"
     engine = FakeEngine()
     results = _batch(engine, formats=("srt",), overwrite=True).run(expand_inputs([str(folder / "c.mp4")]))
-    assert results[0].status == OK and engine.batches == [1], "one item, one window, one batch"
+    assert results[0].status == ItemStatus.OK and engine.batches == [1], "one item, one window, one batch"
 
 
 def test_detected_language_outputs_count_as_finished(folder):
     _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
     (folder / "c.en.srt").rename(folder / "c.de.srt")
     results = _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
-    assert results[0].status == SKIPPED
+    assert results[0].status == ItemStatus.SKIPPED
     forced = Batch(RunOptions(transcribe=TranscribeOptions(language="en")), FakeEngine)
-    assert forced.run(expand_inputs([str(folder / "c.mp4")]))[0].status == OK
+    assert forced.run(expand_inputs([str(folder / "c.mp4")]))[0].status == ItemStatus.OK
 
 
 def test_one_failure_does_not_stop_the_batch(folder):
     engine = FakeEngine(fail_calls=frozenset({0}), batch_size=1)
     results = _batch(engine).run(expand_inputs([str(folder / "c.mp4"), str(folder / "missing.mp4"), str(folder)]))
-    assert [r.status for r in results] == [FAILED, FAILED, OK, OK]
+    assert [r.status for r in results] == [ItemStatus.FAILED, ItemStatus.FAILED, ItemStatus.OK, ItemStatus.OK]
     assert "fake failure" in results[0].error and "missing.mp4" in results[1].error
     assert not (folder / "c.en.srt").exists()
 
@@ -77,7 +79,7 @@ def test_without_vad_a_failing_item_does_not_stop_the_batch(folder):
     engine = FakeEngine(fail_on=frozenset({"c.mp4"}))
     options = RunOptions(transcribe=TranscribeOptions(vad=False))
     results = Batch(options, lambda: engine).run(expand_inputs([str(folder / "c.mp4"), str(folder)]))
-    assert [r.status for r in results] == [FAILED, OK, OK]
+    assert [r.status for r in results] == [ItemStatus.FAILED, ItemStatus.OK, ItemStatus.OK]
     assert "fake failure" in results[0].error and engine.calls == ["c.mp4", "clip.mp4", "clip.mp4"]
 
 
@@ -101,7 +103,7 @@ def test_engine_load_failure_fails_items_with_the_reason(folder):
 
     batch = Batch(RunOptions(), broken)
     results = batch.run(expand_inputs([str(folder)]))
-    assert [r.status for r in results] == [FAILED] * 3
+    assert [r.status for r in results] == [ItemStatus.FAILED] * 3
     assert all("--model base" in r.error for r in results)
     assert calls == [1], "a failed load is not retried for every item"
 
@@ -128,7 +130,7 @@ def test_cue_gaps_are_two_frames_of_the_video(tmp_path: Path, container: str, ga
     ffmpeg(*video, "-f", "lavfi", "-i", "sine=frequency=300:duration=20", "-t", "20", "-shortest", str(media))
     options = RunOptions(transcribe=TranscribeOptions(vad=False))
     results = Batch(options, lambda: FakeEngine(seconds_per_segment=4.0)).run(expand_inputs([str(media)]))
-    assert results[0].status == OK
+    assert results[0].status == ItemStatus.OK
     cues = pysrt.open(str(tmp_path / f"{media.stem}.en.srt"))
     assert len(cues) >= 3
     gaps = [(b.start.ordinal - a.end.ordinal) / 1000 for a, b in itertools.pairwise(cues)]

@@ -23,8 +23,9 @@ from benchmarks.speed import (
     srt_outputs,
     table,
 )
-from subgen.evaluate import error_rates, read_text
-from subgen.models import resolve
+from subgen.asr.models import resolve
+from subgen.evaluate.rates import error_rates
+from subgen.subtitles.io import read_text
 
 ROWS = (
     Row(SUBGEN, 300.0, wall=10.0, rss_mb=500.0, wer=0.081, conformance=0.995, outputs=7, inputs=7),

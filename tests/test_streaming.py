@@ -12,9 +12,9 @@ import pytest
 from conftest import ffmpeg, make_video
 
 from benchmarks.longform import corpus_media, generate, level
-from subgen import vad
-from subgen.errors import MediaError
-from subgen.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file, probe
+from subgen.audio import vad
+from subgen.audio.media import SAMPLE_RATE, AudioClip, DiskSamples, extract_audio, extract_audio_file, probe
+from subgen.core.errors import MediaError
 
 REPO = Path(__file__).resolve().parent.parent
 STEMS = ("en_jfk_inaugural_excerpt", "en_librispeech_1089-134686-0000", "en_ljspeech_LJ001-0001", "en_fleurs_001")
@@ -209,9 +209,9 @@ def three_hours(three_minutes: Path) -> Path:
 _CHILD = """
 import json, resource, sys, tempfile
 from pathlib import Path
-from subgen.media import extract_audio_file
-from subgen.speech import plan_windows
-from subgen.vad import speech_activity
+from subgen.audio.media import extract_audio_file
+from subgen.audio.speech import plan_windows
+from subgen.audio.vad import speech_activity
 
 with tempfile.TemporaryDirectory(dir=sys.argv[2]) as scratch:
     _, clip = extract_audio_file(Path(sys.argv[1]), Path(scratch))

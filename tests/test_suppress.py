@@ -7,18 +7,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.longform import generate
-from subgen.config import TranscribeOptions
-from subgen.engines.base import Segment, Transcript, Word
-from subgen.media import AudioClip
-from subgen.suppress import (
-    SuppressOptions,
-    collapse_loops,
-    is_stock_phrase,
-    is_symbols_only,
-    loop_mask,
-    suppress,
-)
-from subgen.vad import SpeechRegion
+from subgen.asr.suppress import SuppressOptions, collapse_loops, is_stock_phrase, is_symbols_only, loop_mask, suppress
+from subgen.audio.media import AudioClip
+from subgen.core.options import TranscribeOptions
+from subgen.core.types import Segment, SpeechRegion, Transcript, Word
 
 
 def _words(text: str, start: float = 0.0, step: float = 0.4, probability: float = 0.9) -> tuple[Word, ...]:

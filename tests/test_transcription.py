@@ -17,7 +17,7 @@ from conftest import make_video, reference_text, srt_text
 from typer.testing import CliRunner
 
 from subgen.cli import app
-from subgen.evaluate import error_rates, normalize
+from subgen.evaluate.rates import error_rates, normalize
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parent.parent
@@ -143,8 +143,8 @@ def test_forced_language_skips_detection(corpus, tmp_path):
 
 
 def test_real_engine_reports_audio_progress(tiny_engine, corpus):
-    from subgen.config import TranscribeOptions
-    from subgen.media import extract_audio
+    from subgen.audio.media import extract_audio
+    from subgen.core.options import TranscribeOptions
 
     clip = extract_audio(corpus / "en_osr_us_000_0011_harvard_list02.wav")
     seen: list[float] = []

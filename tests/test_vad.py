@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from benchmarks.longform import corpus_media, generate, trim
-from subgen import vad
-from subgen.engines.base import Segment, Word
-from subgen.errors import EngineError
-from subgen.media import SAMPLE_RATE, AudioClip, extract_audio
-from subgen.speech import JOIN_SILENCE, plan_windows
-from subgen.vad import SpeechRegion, VadOptions, regions_from_probabilities, speech_regions
+from subgen.audio import vad
+from subgen.audio.media import SAMPLE_RATE, AudioClip, extract_audio
+from subgen.audio.speech import JOIN_SILENCE, plan_windows
+from subgen.audio.vad import VadOptions, regions_from_probabilities, speech_regions
+from subgen.core.errors import EngineError
+from subgen.core.types import Segment, SpeechRegion, Word
 
 REPO = Path(__file__).resolve().parent.parent
 WINDOW_S = vad.WINDOW / SAMPLE_RATE
@@ -62,7 +62,7 @@ def test_no_regions_in_a_minute_of_non_speech(kind):
 def test_vad_is_fast_and_never_imports_torch():
     code = (
         "import sys, time; from pathlib import Path; from benchmarks.longform import generate;"
-        "from subgen.media import AudioClip; from subgen.vad import speech_regions;"
+        "from subgen.audio.media import AudioClip; from subgen.audio.vad import speech_regions;"
         "clip = AudioClip(generate('pink', 600.0), Path('x')); t = time.monotonic(); speech_regions(clip);"
         "print(time.monotonic() - t, 'torch' in sys.modules)"
     )

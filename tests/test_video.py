@@ -16,8 +16,8 @@ import pytest
 from conftest import ffmpeg
 from typer.testing import CliRunner
 
+from subgen.audio.media import ffmpeg_exe, probe
 from subgen.cli import app
-from subgen.media import ffmpeg_exe, probe
 
 runner = CliRunner()
 W, H = 320, 180
@@ -163,9 +163,9 @@ def test_position_top_and_styling(clip: Path, tmp_path: Path):
 
 
 def test_an_ass_file_is_burnt_with_its_own_style(clip: Path, tmp_path: Path):
-    from subgen.ass import render
-    from subgen.config import SubtitleStyle
-    from subgen.cues import Cue
+    from subgen.core.options import SubtitleStyle
+    from subgen.core.types import Cue
+    from subgen.subtitles.ass import render
 
     ass = tmp_path / "top.ass"
     ass.write_text(render([Cue(0.2, 2.8, ("From ASS",))], SubtitleStyle(position="top")), encoding="utf-8")
@@ -204,7 +204,7 @@ def test_cjk_text_renders_real_glyphs_with_fonts_dir(clip: Path, tmp_path: Path)
 @pytest.fixture
 def ffmpeg_without_libass(tmp_path: Path):
     """SUBGEN_FFMPEG pointing at a wrapper that hides the subtitles filter, as a build without libass would."""
-    from subgen import media
+    from subgen.audio import media
 
     wrapper = tmp_path / "ffmpeg-nolibass"
     real = ffmpeg_exe()
@@ -275,9 +275,9 @@ def test_embed_adds_tagged_tracks_without_re_encoding(suffix, codecs, args, expe
 
 
 def test_embed_ass_into_mkv_keeps_ass(tmp_path: Path):
-    from subgen.ass import render
-    from subgen.config import SubtitleStyle
-    from subgen.cues import Cue
+    from subgen.core.options import SubtitleStyle
+    from subgen.core.types import Cue
+    from subgen.subtitles.ass import render
 
     video = _clip(tmp_path / "v.mkv")
     ass = tmp_path / "v.fr.ass"
@@ -421,7 +421,7 @@ def test_video_usage_errors_exit_2_before_any_model_loads(args, message, cards_c
     def no_load(*a, **k):
         raise AssertionError("a model was loaded despite a usage error")
 
-    monkeypatch.setattr("subgen.engines.load_engine", no_load)
+    monkeypatch.setattr("subgen.asr.engines.load_engine", no_load)
     result = _invoke("run", str(cards_clip), "--model", "tiny.en", *args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())

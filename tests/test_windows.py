@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subgen.engines.base import Segment, Word
-from subgen.media import SAMPLE_RATE, AudioClip
-from subgen.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, split_long, undecoded
-from subgen.vad import SpeechRegion as R
+from subgen.audio.media import SAMPLE_RATE, AudioClip
+from subgen.audio.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, split_long, undecoded
+from subgen.core.types import Segment, Word
+from subgen.core.types import SpeechRegion as R
 
 
 def test_regions_are_packed_in_order_up_to_the_window_length():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from benchmarks.speed import clip_stems
 from benchmarks.windows import EXTRA_FILES, UTTERANCES, LongFile, Sweep, extra_recipe, table
-from subgen.config import WINDOW_SECONDS
+from subgen.core.options import WINDOW_SECONDS
 
 
 def test_extra_recipes_are_seeded_and_differ_from_each_other(corpus):

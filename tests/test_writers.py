@@ -7,10 +7,10 @@ import json
 import pysrt
 import pytest
 
-from subgen.cues import Cue
-from subgen.engines.base import Segment, Transcript, Word
-from subgen.errors import OutputError
-from subgen.writers import TEMP_MARK, WRITERS, Document, atomic_write, output_paths, write_outputs
+from subgen.core.errors import OutputError
+from subgen.core.paths import TEMP_MARK, atomic_write, output_paths
+from subgen.core.types import Cue, Segment, Transcript, Word
+from subgen.subtitles.writers import WRITERS, Document, write_outputs
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("subgen.writers.os.replace", broken_replace)
+    monkeypatch.setattr("subgen.subtitles.writers.os.replace", broken_replace)
     with pytest.raises(OutputError, match=r"keep\.srt"):
         atomic_write(target, "new content")
     assert target.read_text(encoding="utf-8") == "old complete file\n"
@@ -80,7 +80,7 @@ def test_written_files_get_normal_permissions(tmp_path):
     import os
     import stat
 
-    from subgen.writers import atomic_write
+    from subgen.core.paths import atomic_write
 
     old = os.umask(0o022)
     try:

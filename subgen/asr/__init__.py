@@ -1,0 +1,1 @@
+"""Speech recognition: engines, models, cross-file batching of windows, hallucination suppression."""

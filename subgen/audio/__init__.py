@@ -1,0 +1,1 @@
+"""Audio: ffmpeg (probe, extract), voice activity detection, speech windows."""

@@ -1,0 +1,1 @@
+"""Measure subtitles against references: error rates, cue timing, file pairing (backs ``subgen eval``)."""

@@ -1,0 +1,1 @@
+"""The pipeline: plan, prepare, decode, finish, and the batch loop that runs them."""

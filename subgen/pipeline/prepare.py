@@ -1,0 +1,166 @@
+"""Stage 2, prepare: one item's file (downloaded if a URL), which passes are unfinished, and for those its audio
+and speech windows. Runs on the prefetch thread, a few items ahead of the decoder."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from subgen.audio import media
+from subgen.audio.speech import Window, plan_windows
+from subgen.audio.vad import SpeechActivity, speech_activity
+from subgen.core.errors import InputError, SubgenError
+from subgen.core.options import RunOptions, TranscribeOptions
+from subgen.core.paths import find_existing, output_base, remove_stale_temps
+from subgen.core.results import ItemResult, ItemStatus
+from subgen.sources.download import Downloader
+from subgen.sources.inputs import MediaItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One subtitle pass over an item (a ``--tracks`` entry): its options, and its outputs if already written."""
+
+    options: TranscribeOptions
+    base: Path
+    existing: dict[str, Path] | None
+
+    @property
+    def done(self) -> bool:
+        """True when every requested output of this pass exists."""
+        return self.existing is not None
+
+
+@dataclass(frozen=True)
+class Audio:
+    """An item's decoded audio with what the probe saw; ``speech`` is None when VAD is off (decode it all)."""
+
+    info: media.MediaInfo
+    clip: media.AudioClip
+    speech: SpeechActivity | None
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class Ready:
+    """An item with at least one unfinished pass, its audio extracted into ``scratch``."""
+
+    index: int
+    item: MediaItem
+    path: Path
+    passes: tuple[Pass, ...]
+    audio: Audio
+    scratch: Path
+
+    @property
+    def todo(self) -> tuple[Pass, ...]:
+        """The passes whose subtitles still have to be made."""
+        return tuple(p for p in self.passes if not p.done)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An item whose every pass is written already (nothing to decode, no model needed)."""
+
+    index: int
+    item: MediaItem
+    path: Path
+    passes: tuple[Pass, ...]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An item that could not be prepared, with its one-line reason."""
+
+    index: int
+    item: MediaItem
+    result: ItemResult
+
+
+Prepared = Ready | Skipped | Failed
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What every item's preparation shares: the run's options, where outputs mirror from, and the downloader."""
+
+    options: RunOptions
+    mirror: Path | None
+    downloader: Downloader | None
+
+
+def forced_language(options: TranscribeOptions) -> str | None:
+    """The subtitle language known before decoding: English for translations, else ``--language``."""
+    return "en" if options.task == "translate" else options.language
+
+
+def local_path(item: MediaItem, downloader: Downloader | None) -> Path:
+    """The item's file on this machine (downloaded first when it is a URL)."""
+    if item.problem:
+        raise InputError(item.problem)
+    if item.url is not None:
+        if downloader is None:
+            raise InputError(f"{item.source}: URLs need a downloader; pass it to the batch")
+        return downloader.fetch(item.url)
+    if item.path is None:
+        raise InputError(f"{item.source}: neither a path nor a URL")
+    return item.path
+
+
+def item_base(item: MediaItem, path: Path, options: RunOptions, mirror: Path | None) -> Path:
+    """Where the item's ``<stem>.<lang>.<ext>`` files go (without language and extension)."""
+    if item.is_url:
+        return output_base(path, None, options.output.output_dir, None)
+    return output_base(path, item.root, options.output.output_dir, mirror)
+
+
+def plan_passes(base: Path, options: RunOptions) -> tuple[Pass, ...]:
+    """Every pass of the run for one item, each with its outputs if they exist already (unless ``--overwrite``)."""
+    formats, overwrite = options.output.formats, options.output.overwrite
+    return tuple(
+        Pass(opts, base, None if overwrite else find_existing(base, formats, forced_language(opts)))
+        for opts in options.passes()
+    )
+
+
+def load_audio(path: Path, scratch: Path, options: TranscribeOptions) -> Audio:
+    """The file's audio as a raw file in ``scratch``, its probe, and (with VAD) its speech and decode windows."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    info, clip = media.extract_audio_file(path, scratch)
+    if not options.vad:
+        return Audio(info, clip, None, ())
+    activity = speech_activity(clip)
+    return Audio(info, clip, activity, plan_windows(activity.regions, activity.spans, limit=options.window))
+
+
+def prepare(index: int, item: MediaItem, context: PrepareContext, scratch: Path) -> Prepared:
+    """Make one item ready for decoding; any failure, a bug included, becomes ``Failed`` for this item only."""
+    try:
+        return _prepare(index, item, context, scratch)
+    except SubgenError as exc:
+        log.error("%s", exc)
+        return Failed(index, item, ItemResult.failed(item.source, str(exc)))
+    except Exception as exc:  # a bug must not lose the rest of the batch
+        log.exception("%s: unexpected error", item.source)
+        return Failed(index, item, ItemResult.failed(item.source, f"{item.source}: internal error: {exc!r}"))
+
+
+def _prepare(index: int, item: MediaItem, context: PrepareContext, scratch: Path) -> Prepared:
+    path = local_path(item, context.downloader)
+    base = item_base(item, path, context.options, context.mirror)
+    remove_stale_temps(base.parent, base.name)
+    passes = plan_passes(base, context.options)
+    if all(p.done for p in passes):
+        return Skipped(index, item, path, passes)
+    audio = load_audio(path, scratch, context.options.transcribe)
+    return Ready(index, item, path, passes, audio, scratch)
+
+
+def skipped_result(item: MediaItem, passes: tuple[Pass, ...]) -> ItemResult:
+    """The result of an item whose outputs all exist."""
+    log.info("%s: subtitles exist, skipping (use --overwrite to redo)", item.source)
+    outputs = tuple(dict.fromkeys(p for ps in passes if ps.existing for p in ps.existing.values()))
+    return ItemResult(item.source, ItemStatus.SKIPPED, outputs=outputs)

@@ -1,0 +1,1 @@
+"""Inputs: files, folders, globs, @lists and URLs (yt-dlp) into media items."""

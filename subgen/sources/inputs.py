@@ -1,0 +1,187 @@
+"""Expand CLI inputs (files, folders, globs, @lists, URLs) into an ordered, deduplicated batch."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from subgen.core.errors import InputError
+from subgen.core.paths import SUBTITLED
+
+log = logging.getLogger(__name__)
+
+MEDIA_EXTENSIONS = frozenset(
+    [
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".avi",
+        ".webm",
+        ".m4v",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".wmv",
+        ".flv",
+        ".3gp",
+        ".ogv",
+        ".vob",
+        ".mp3",
+        ".wav",
+        ".flac",
+        ".m4a",
+        ".aac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wma",
+        ".mka",
+        ".aiff",
+        ".aif",
+    ]
+)
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One thing to subtitle: a local file, or a URL still to be downloaded.
+
+    ``root`` is the folder the item's path is taken relative to when ``--output-dir`` mirrors the
+    input tree; ``problem`` holds why an input cannot be used (reported as a failed item).
+    """
+
+    source: str
+    path: Path | None = None
+    url: str | None = None
+    root: Path | None = None
+    problem: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        """True when the item must be downloaded first."""
+        return self.url is not None
+
+
+def is_url(text: str) -> bool:
+    """True for scheme://... strings."""
+    return bool(_URL.match(text))
+
+
+def is_media(path: Path) -> bool:
+    """True when the extension is a known audio/video one."""
+    return path.suffix.lower() in MEDIA_EXTENSIONS
+
+
+def is_subtitled_copy(path: Path) -> bool:
+    """True for subgen's own ``<stem>.subtitled.<ext>`` outputs, which folder and glob scans leave out."""
+    return path.stem.endswith("." + SUBTITLED)
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _scan_folder(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            candidate = Path(dirpath) / name
+            if not name.startswith(".") and is_media(candidate) and not is_subtitled_copy(candidate):
+                found.append(candidate)
+    return sorted(found)
+
+
+def _read_list(list_file: Path) -> list[str]:
+    try:
+        lines = list_file.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise InputError(f"{list_file}: cannot read list file ({exc.strerror}); check the @path") from exc
+    entries = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not is_url(line) and not Path(line).expanduser().is_absolute():
+            line = str(list_file.parent / line)
+        entries.append(line)
+    return entries
+
+
+def _expand_one(arg: str) -> list[MediaItem]:
+    if is_url(arg):
+        return [MediaItem(source=arg, url=arg)]
+    path = Path(arg).expanduser()
+    if path.is_dir():
+        files = _scan_folder(path)
+        if not files:
+            log.warning("%s: folder holds no media files", path)
+        return [MediaItem(source=str(f), path=f, root=path) for f in files]
+    if path.exists():
+        return [MediaItem(source=arg, path=path, root=path.parent)]
+    if _GLOB_CHARS.search(arg):
+        files = [
+            m
+            for m in sorted(Path(p) for p in glob.glob(arg, recursive=True))
+            if m.is_file() and is_media(m) and not is_subtitled_copy(m)
+        ]
+        if not files:
+            return [MediaItem(source=arg, problem=f"{arg}: pattern matches no media files; check the glob")]
+        root = _glob_root(arg)
+        return [MediaItem(source=str(f), path=f, root=root) for f in files]
+    return [
+        MediaItem(source=arg, path=path, problem=f"{arg}: no such file or folder; check the path (or quote a glob)")
+    ]
+
+
+def _glob_root(pattern: str) -> Path:
+    fixed = []
+    for part in Path(pattern).expanduser().parts:
+        if _GLOB_CHARS.search(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def expand_inputs(args: list[str]) -> list[MediaItem]:
+    """Every input as MediaItems, in argument order, duplicates (same file or URL) dropped."""
+    items: list[MediaItem] = []
+    seen: set[str] = set()
+    for arg in args:
+        expanded = _expand_list(arg) if arg.startswith("@") and len(arg) > 1 else _expand_one(arg)
+        for item in expanded:
+            key = item.url or (str(item.path.resolve()) if item.path and not item.problem else item.source)
+            if key in seen:
+                log.debug("skipping duplicate input %s", item.source)
+                continue
+            seen.add(key)
+            items.append(item)
+    return items
+
+
+def _expand_list(arg: str) -> list[MediaItem]:
+    list_file = Path(arg[1:]).expanduser()
+    if not list_file.is_file() and Path(arg).exists():
+        return _expand_one(arg)  # a media file whose name really starts with "@"
+    try:
+        entries = _read_list(list_file)
+    except InputError as exc:
+        return [MediaItem(source=arg, problem=str(exc))]
+    items: list[MediaItem] = []
+    for entry in entries:
+        items.extend(_expand_one(entry))
+    return items
+
+
+def mirror_base(items: list[MediaItem]) -> Path | None:
+    """The folder that ``--output-dir`` mirrors: the common ancestor of every local item's root."""
+    roots = [os.path.abspath(item.root) for item in items if item.root is not None and not item.problem]
+    return Path(os.path.commonpath(roots)) if roots else None

@@ -1,0 +1,1 @@
+"""Video outputs: subtitles burnt in or muxed as soft tracks."""
