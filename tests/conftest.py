@@ -103,6 +103,41 @@ def tiny_engine():
     return load_engine("openai-whisper", resolve("tiny.en"), "cpu")
 
 
+SYNTH_TEXT = "Subtitles for every video, made offline."
+"""What the ``speech_clip`` fixture says (ffmpeg's flite source, a synthetic voice Silero hears as speech)."""
+
+
+def _ffmpeg_with_flite() -> str | None:
+    """An ffmpeg that has the flite source: the system one (Debian builds it in), or the one subgen uses."""
+    import shutil
+
+    from subgen.audio.media import ffmpeg_exe
+
+    for exe in dict.fromkeys(filter(None, [shutil.which("ffmpeg"), ffmpeg_exe()])):
+        listing = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, check=False)
+        if " flite " in listing.stdout:
+            return exe
+    return None
+
+
+@pytest.fixture(scope="session")
+def speech_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-3 s mp4 of synthetic speech made by ffmpeg's lavfi sources alone: no corpus, no model (fast tier)."""
+    exe = _ffmpeg_with_flite()
+    if exe is None:
+        message = "no ffmpeg with the flite source (Debian: apt-get install ffmpeg)"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": CI must run the fast tier", pytrace=False)
+        pytest.skip(message)
+    out = tmp_path_factory.mktemp("speech") / "speech.mp4"
+    voice = f"flite=text='{SYNTH_TEXT}':voice=slt,aresample=16000"
+    video = "color=c=0x203040:s=160x90:r=10"
+    args = ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", voice, "-map", "0:v", "-map", "1:a", "-shortest"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1"]
+    subprocess.run([exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, *codecs, str(out)], check=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def cards_clip(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-second real-speech mp4 (a spoken playing card), the cheapest real item."""
@@ -115,6 +150,29 @@ def longform(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
     from benchmarks.longform import build_longform
 
     return build_longform(corpus, tmp_path_factory.mktemp("longform"))
+
+
+MODEL_FIXTURES = frozenset({"corpus", "tiny_engine"})
+"""Fixtures that need the speech corpus or load a model: tests using them are in the ``model`` tier."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs a model or the corpus ``model``; ``pytest -m "not model"`` is the fast tier."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_loads_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test outside the ``model`` tier that loads a model fails, so the fast tier stays fast and honest."""
+    if request.node.get_closest_marker("model"):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{request.node.nodeid} loads a model: mark it @pytest.mark.model or use FakeEngine")
+
+    monkeypatch.setattr("subgen.asr.engines.load_engine", refuse)
 
 
 def cli_loads_torch(*args: str) -> bool:

@@ -11,7 +11,7 @@ from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
 from subgen.cli import app
-from subgen.core.errors import EvaluationError, InputError
+from subgen.core.errors import InputError, SubtitleFileError
 from subgen.core.options import PRESETS, preset_options
 from subgen.core.paths import split_language_suffix
 from subgen.core.types import Cue
@@ -224,7 +224,7 @@ def test_empty_srt_has_no_cues_and_conforms(tmp_path):
 def test_unreadable_files_raise_naming_the_file(tmp_path, name, text, message):
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    with pytest.raises(EvaluationError, match=message) as info:
+    with pytest.raises(SubtitleFileError, match=message) as info:
         check_file(path, NETFLIX)
     assert str(path) in str(info.value)
 

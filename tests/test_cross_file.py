@@ -20,11 +20,11 @@ from subgen.sources.inputs import expand_inputs
 
 
 @pytest.fixture
-def clips(cards_clip: Path, tmp_path: Path) -> Path:
+def clips(speech_clip: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "clips"
     folder.mkdir()
     for i in range(10):
-        shutil.copy(cards_clip, folder / f"clip{i:02d}.mp4")
+        shutil.copy(speech_clip, folder / f"clip{i:02d}.mp4")
     return folder
 
 

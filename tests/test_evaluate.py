@@ -10,7 +10,7 @@ from conftest import cli_loads_torch
 from typer.testing import CliRunner
 
 from subgen.cli import app
-from subgen.core.errors import EvaluationError
+from subgen.core.errors import EvaluationError, SubtitleFileError
 from subgen.core.types import Cue
 from subgen.evaluate.rates import error_rates
 from subgen.evaluate.score import FileScore, corpus_rates, corpus_timing, match_key, score
@@ -66,7 +66,7 @@ def test_folders_pair_by_stem_and_total_is_weighted(tmp_path):
 def test_bad_inputs_raise_evaluation_error(tmp_path):
     with pytest.raises(EvaluationError, match="no file matches"):
         score(_write(tmp_path / "r" / "a.txt", "x").parent, _write(tmp_path / "h" / "b.txt", "x").parent)
-    with pytest.raises(EvaluationError, match="segments"):
+    with pytest.raises(SubtitleFileError, match="segments"):
         read_text(_write(tmp_path / "x.json", "[1, 2]"))
 
 
@@ -185,7 +185,7 @@ def test_timed_readers_agree_across_formats(tmp_path):
     assert read_cues(_write(tmp_path / "s.json", json.dumps(segments))) == tuple(HYPOTHESIS)
     vtt_extras = "WEBVTT\n\nNOTE x --> y\n\nid-1\n01:00:00.500 --> 01:00:01.000 line:0\n<b>Hi</b> &lt;3\nthere\n"
     assert read_cues(_write(tmp_path / "b.vtt", vtt_extras)) == (cue(3600.5, 3601.0, "Hi <3\nthere"),)
-    with pytest.raises(EvaluationError, match="no cue times"):
+    with pytest.raises(SubtitleFileError, match="no cue times"):
         read_cues(_write(tmp_path / "t.txt", "text"))
 
 

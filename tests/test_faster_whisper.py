@@ -115,6 +115,7 @@ def test_the_cpu_layout_gives_each_decoder_a_share_of_the_cores():
     assert split_evenly([], 2) == []
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("options", [{"vad": False}, {"batch_size": 1}], ids=["no-vad", "batch-of-one"])
 def test_one_decoder_gets_every_core_when_there_is_one_stream(options):
     from subgen.asr.engines import engine_for

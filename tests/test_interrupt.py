@@ -16,6 +16,8 @@ import pytest
 
 from subgen.core.paths import TEMP_MARK
 
+pytestmark = pytest.mark.model  # real runs of the bundled tiny.en in a subprocess
+
 REPO = Path(__file__).resolve().parent.parent
 FORMATS = ("srt", "vtt", "json")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from subgen.asr.engines.fake import FakeEngine
+from subgen.audio.media import probe
 from subgen.core.errors import ModelNotAvailable
 from subgen.core.events import AudioProgress, ItemFinished, ItemStarted
 from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
@@ -19,11 +20,11 @@ from subgen.sources.inputs import expand_inputs
 
 
 @pytest.fixture
-def folder(cards_clip: Path, tmp_path: Path) -> Path:
+def folder(speech_clip: Path, tmp_path: Path) -> Path:
     root = tmp_path / "videos"
     for rel in ("a/clip.mp4", "b/clip.mp4", "c.mp4"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(cards_clip, root / rel)
+        shutil.copy(speech_clip, root / rel)
     return root
 
 
@@ -116,7 +117,7 @@ def test_progress_events_and_timings(folder):
     assert kinds[0] is ItemStarted and kinds[-1] is ItemFinished and AudioProgress in kinds
     progress = [e for e in events if isinstance(e, AudioProgress)]
     assert progress[-1].done == pytest.approx(progress[-1].total)
-    assert results[0].audio_seconds == pytest.approx(1.1, abs=0.15)
+    assert results[0].audio_seconds == pytest.approx(probe(folder / "c.mp4").duration, abs=0.05)
     assert results[0].realtime_factor and results[0].realtime_factor > 0
 
 

@@ -69,7 +69,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("subgen.subtitles.writers.os.replace", broken_replace)
+    monkeypatch.setattr("subgen.core.paths.os.replace", broken_replace)
     with pytest.raises(OutputError, match=r"keep\.srt"):
         atomic_write(target, "new content")
     assert target.read_text(encoding="utf-8") == "old complete file\n"

@@ -98,7 +98,8 @@ class WindowBatcher:
             return entry.job.key, engine.encoder_seconds(entry.window.duration)
 
         first = key(self.queue[0])
-        taken, kept = [], deque()
+        taken: list[_Entry] = []
+        kept: deque[_Entry] = deque()
         while self.queue and len(taken) < engine.batch_size:
             entry = self.queue.popleft()
             (taken if key(entry) == first else kept).append(entry)

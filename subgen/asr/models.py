@@ -81,7 +81,7 @@ def _package_dir(package: str) -> Path | None:
 
 
 def _bundled_parts(name: str) -> list[Path]:
-    parts = []
+    parts: list[Path] = []
     for package, folder, files in _BUNDLED[name]:
         root = _package_dir(package)
         if root is None:

@@ -159,7 +159,7 @@ def loop_mask(keys: list[str], options: SuppressOptions) -> list[bool]:
 
 def collapse_loops(segments: Sequence[Segment], options: SuppressOptions) -> list[Segment]:
     """Repetition loops (within or across segments) cut to their first occurrence."""
-    tokens = [(s, w) for s, seg in enumerate(segments) for w in (seg.words or (None,))]
+    tokens: list[tuple[int, Word | None]] = [(s, w) for s, seg in enumerate(segments) for w in (seg.words or (None,))]
     keys = [_key(w.text if w is not None else segments[s].text) for s, w in tokens]
     keep = loop_mask(keys, options)
     if all(keep):
@@ -170,7 +170,7 @@ def collapse_loops(segments: Sequence[Segment], options: SuppressOptions) -> lis
         if not seg.words:
             out.extend([seg] if kept else [])
         elif kept:
-            out.append(_rebuilt(seg, kept))
+            out.append(_rebuilt(seg, [w for w in kept if w is not None]))
         if len(kept) < len(seg.words or (None,)):
             _removed(seg.text, seg, "repetition loop")
     return out

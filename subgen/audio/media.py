@@ -58,7 +58,7 @@ class DiskSamples:
     def _read_into(self, start: int, out: np.ndarray) -> None:
         with self.path.open("rb") as f:
             f.seek(start * BYTES_PER_SAMPLE)
-            got = f.readinto(memoryview(out).cast("B"))
+            got = f.readinto(memoryview(out.data).cast("B"))
         if got != out.nbytes:
             raise MediaError(f"{self.path}: audio file shrank while in use; do not modify it during a run")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from subgen.core.errors import UsageError
 from subgen.core.languages import LANGUAGE_CODES
@@ -119,7 +120,7 @@ PRESETS: dict[str, CueOptions] = {
 }
 
 
-def preset_options(name: str, **overrides: object) -> CueOptions:
+def preset_options(name: str, **overrides: Any) -> CueOptions:
     """The named preset with the given fields replaced (``None`` overrides are ignored)."""
     if name not in PRESETS:
         raise UsageError(f"unknown --preset '{name}'; choose from {', '.join(PRESETS)}")

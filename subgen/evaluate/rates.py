@@ -35,6 +35,8 @@ def _normalizers_module() -> Any:
     folder = Path(next(iter(spec.submodule_search_locations))) / "normalizers"
     name = "_subgen_whisper_normalizers"
     sub = importlib.util.spec_from_file_location(name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    if sub is None or sub.loader is None:
+        raise EvaluationError(f"{folder}: whisper's normalizers cannot be loaded; reinstall openai-whisper")
     module = importlib.util.module_from_spec(sub)
     sys.modules[name] = module
     sub.loader.exec_module(module)

@@ -28,6 +28,11 @@ class Engine(Protocol):
     model_name: str
     device: str
 
+    @property
+    def batch_size(self) -> int:
+        """Windows per decode call now (may shrink after an out-of-memory)."""
+        ...
+
     def transcribe(
         self, audio: AudioClip, options: TranscribeOptions, progress: ProgressFn | None = None
     ) -> Transcript:

@@ -81,6 +81,8 @@ class OpenAIWhisperEngine(WindowedEngine):
             self._model = _load_named(source.name, self.device)
         else:
             path = models.openai_checkpoint_path(source) if source.kind == "ct2" else source.path
+            if path is None:
+                raise ModelNotAvailable(f"model '{source.name}' has no weights file; pass a .pt file or a model name")
             self._model = _load_checkpoint(path, self.device)
 
     def transcribe(
@@ -383,13 +385,14 @@ def _progress_hook(progress: ProgressFn | None) -> Iterator[None]:
     if progress is None:
         yield
         return
-    wt = importlib.import_module("whisper.transcribe")  # the package re-exports a function of that name
+    wt: Any = importlib.import_module("whisper.transcribe")  # the package re-exports a function of that name
     original = wt.tqdm
+    report: ProgressFn = progress
 
     class _Shim:
         @staticmethod
         def tqdm(*, total: int, **_: object) -> _Bar:
-            return _Bar(progress)
+            return _Bar(report)
 
     wt.tqdm = _Shim
     try:
