@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DIR    ?= .
 ARGS   ?=
 
-.PHONY: setup demo test lint subtitles bench clean
+.PHONY: setup demo test fast lint typecheck subtitles bench clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,15 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The fast tier: everything that needs no model and no speech corpus (media made by ffmpeg's lavfi sources).
+fast: setup
+	$(BIN)/python -m pytest -m "not model"
+
 lint: setup
 	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
 
 # Subtitle a folder of your own: make subtitles DIR=path/to/videos ARGS="--format srt,vtt"
 subtitles: setup

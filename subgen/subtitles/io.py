@@ -121,6 +121,8 @@ def _vtt_cues(path: Path, raw: str) -> tuple[Cue, ...]:
 def _ass_cues(path: Path, raw: str) -> tuple[Cue, ...]:
     import pysubs2
 
+    if "[events]" not in raw.lower():
+        raise SubtitleFileError(f"{path}: not a valid ASS/SSA script (no [Events] section); fix or re-export it")
     try:
         events = pysubs2.SSAFile.from_string(raw, format_=path.suffix.lower().lstrip("."))
     except (pysubs2.Pysubs2Error, ValueError) as exc:
