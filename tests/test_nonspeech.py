@@ -96,6 +96,7 @@ def _inside(t: float, stretches: tuple[tuple[float, float], ...]) -> bool:
 def test_no_cue_starts_and_no_word_lies_in_the_non_speech_stretch(longform, longform_runs):
     run = longform_runs[True]
     starts = [c.start.ordinal / 1000 for c in _cues(run.srt)]
+    assert len(starts) >= len(longform.utterances), "every utterance has cues (nothing written would pass below)"
     assert not [s for s in starts if _inside(s, longform.nonspeech)]
     words = [w for s in run.transcript["segments"] for w in s["words"]]
     heard = [(w["text"], w["start"]) for w in words if _inside(w["start"], longform.nonspeech)]
@@ -108,6 +109,7 @@ def test_no_cue_starts_and_no_word_lies_in_the_non_speech_stretch(longform, long
 def test_without_vad_suppression_keeps_the_stretch_clean(longform, longform_runs):
     """Measured: tiny.en alone writes "Music" over the pink noise; the suppressed output has no cue there."""
     starts = [c.start.ordinal / 1000 for c in _cues(longform_runs[False].srt)]
+    assert len(starts) >= len(longform.utterances), "the speech around the stretch was subtitled"
     assert not [s for s in starts if _inside(s, longform.nonspeech)]
 
 
