@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DIR    ?= .
 ARGS   ?=
+FLAGS  ?=
 
 .PHONY: setup demo test fast lint typecheck subtitles bench clean
 
@@ -36,9 +37,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Subtitle a folder of your own: make subtitles DIR=path/to/videos ARGS="--format srt,vtt"
+# Subtitle a folder of your own: make subtitles DIR=path/to/videos ARGS="--format srt,vtt" [FLAGS=--quiet]
 subtitles: setup
-	$(BIN)/subgen run "$(DIR)" $(ARGS)
+	$(BIN)/subgen $(FLAGS) run "$(DIR)" $(ARGS)
 
 # Speed and memory next to openai-whisper's CLI and faster-whisper (same weights, same inputs):
 # make bench ARGS="--quick" for a smoke test, ARGS="--work /tmp/bench --systems subgen,..." to keep/pick.

@@ -33,6 +33,7 @@ def main() -> int:
             sys.executable,
             "-m",
             "subgen",
+            "--quiet",
             "run",
             *map(str, media),
             "--model",
@@ -43,7 +44,6 @@ def main() -> int:
             "txt",
             "--report",
             str(report),
-            "--quiet",
         ]
         if args.language:
             cmd += ["--language", args.language]

@@ -90,7 +90,7 @@ def whisper_cli(checkpoint: Path) -> list[str]:
 
 def systems(model: str, checkpoint: Path) -> list[System]:
     """subgen (defaults, and without VAD) and openai-whisper's CLI (defaults, and its own line limits)."""
-    subgen = [sys.executable, "-m", "subgen", "run", "--model", model, "--format", "srt", "--overwrite", "-q"]
+    subgen = [sys.executable, "-m", "subgen", "-q", "run", "--model", model, "--format", "srt", "--overwrite"]
     whisper = whisper_cli(checkpoint)
     readable = ["--word_timestamps", "True", "--max_line_width", "42", "--max_line_count", "2"]
     return [

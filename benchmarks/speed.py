@@ -151,8 +151,8 @@ class System:
 def subgen_argv(model: str, extra: Sequence[str] = ()) -> Callable[[Inputs, Path], list[str]]:
     """``subgen run`` (the venv's console script) on the long-form files and the clip folder."""
     exe = str(Path(sys.executable).parent / "subgen")
-    return lambda inputs, out: [exe, "run", *inputs.files_and_folder(), "-o", str(out), "--format", "srt",
-                                "--model", model, "-q", *extra]  # fmt: skip
+    return lambda inputs, out: [exe, "-q", "run", *inputs.files_and_folder(), "-o", str(out),
+                                "--format", "srt", "--model", model, *extra]  # fmt: skip
 
 
 def whisper_argv(source: ModelSource) -> Callable[[Inputs, Path], list[str]]:

@@ -82,8 +82,8 @@ def build_files(corpus: Path, work: Path) -> list[LongFile]:
 def run_subgen(files: Sequence[LongFile], window: float, model: str, out: Path) -> Sweep:
     """One subgen process over every file with ``--window``; its SRTs are read back as plain text."""
     shutil.rmtree(out, ignore_errors=True)
-    argv = [sys.executable, "-m", "subgen", "run", *(str(f.video) for f in files), "--model", model,
-            "--window", f"{window:g}", "-o", str(out), "--quiet"]  # fmt: skip
+    argv = [sys.executable, "-m", "subgen", "--quiet", "run", *(str(f.video) for f in files), "--model", model,
+            "--window", f"{window:g}", "-o", str(out)]  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started

@@ -300,7 +300,7 @@ def test_cli_bbc_preset_and_language_flag(tmp_path):
     [
         (["missing.srt"], "no such file"),
         (["bad.srt"], "not valid SubRip"),
-        (["good.srt", "--preset", "cinema"], "unknown --preset"),
+        (["good.srt", "--preset", "cinema"], "Invalid value for '--preset'"),
         (["good.srt", "--min-conformance", "99"], "in [0, 1], not 99.0"),
         (["good.srt", "--language", "xx"], "--language"),
         (["good.srt", "--fps", "0"], "frame rate"),

@@ -253,7 +253,7 @@ def test_cli_run_on_a_feed_subtitles_the_good_entries_and_reports_the_missing_on
 
     out, report = tmp_path / "out", tmp_path / "report.json"
     argv = ["run", server.url("feed.xml"), "--model", "tiny.en", "--output-dir", str(out)]
-    result = CliRunner().invoke(app, [*argv, "--report", str(report), "--quiet"])
+    result = CliRunner().invoke(app, ["--quiet", *argv, "--report", str(report)])
     assert result.exit_code == 1, result.output
 
     srts = sorted(out.glob("*.en.srt"))
@@ -281,7 +281,7 @@ def test_cli_run_burn_on_a_page_downloads_the_picture_once_and_extracts_once(ser
 
     out = tmp_path / "out"
     page_gets, clip_gets = server.gets["/single.html"], server.gets["/clip.mp4"]
-    argv = ["run", server.url("single.html"), "--model", "tiny.en", "--burn", "-o", str(out), "--quiet"]
+    argv = ["--quiet", "run", server.url("single.html"), "--model", "tiny.en", "--burn", "-o", str(out)]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     [video] = out.glob("*.subtitled.mp4")

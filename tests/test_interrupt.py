@@ -36,6 +36,7 @@ def _start(folder: Path, report: Path) -> subprocess.Popen:
         sys.executable,
         "-m",
         "subgen",
+        "--quiet",
         "run",
         str(folder),
         "--model",
@@ -44,7 +45,6 @@ def _start(folder: Path, report: Path) -> subprocess.Popen:
         ",".join(FORMATS),
         "--report",
         str(report),
-        "--quiet",
         # One window per decoder call, so the five files finish one after another (not in one shared batch).
         "--batch-size",
         "1",

@@ -41,7 +41,7 @@ def _cues(srt: Path) -> list[pysrt.SubRipItem]:
 
 
 def test_cli_defaults_give_no_cues_on_a_minute_of_non_speech(mixed_nonspeech, tmp_path):
-    result = CliRunner().invoke(app, ["run", str(mixed_nonspeech), "--model", "tiny.en", "-o", str(tmp_path), "-q"])
+    result = CliRunner().invoke(app, ["-q", "run", str(mixed_nonspeech), "--model", "tiny.en", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert _cues(tmp_path / "mix.en.srt") == []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from subgen.asr.engines.fake import FakeEngine
-from subgen.audio.media import probe
+from subgen.audio.media import extract_audio
 from subgen.core.errors import ModelNotAvailable
 from subgen.core.events import AudioProgress, ItemFinished, ItemStarted
 from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
@@ -117,7 +117,7 @@ def test_progress_events_and_timings(folder):
     assert kinds[0] is ItemStarted and kinds[-1] is ItemFinished and AudioProgress in kinds
     progress = [e for e in events if isinstance(e, AudioProgress)]
     assert progress[-1].done == pytest.approx(progress[-1].total)
-    assert results[0].audio_seconds == pytest.approx(probe(folder / "c.mp4").duration, abs=0.05)
+    assert results[0].audio_seconds == pytest.approx(extract_audio(folder / "c.mp4").duration, abs=0.01)
     assert results[0].realtime_factor and results[0].realtime_factor > 0
 
 

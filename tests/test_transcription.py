@@ -31,7 +31,7 @@ ENGLISH = [
 
 
 def _run(*args: str) -> None:
-    result = runner.invoke(app, ["run", *args, "--quiet"])
+    result = runner.invoke(app, ["--quiet", "run", *args])
     assert result.exit_code == 0, result.output
 
 

@@ -320,7 +320,7 @@ def test_embed_usage_errors(tmp_path: Path):
 
 def test_run_burn_writes_a_subtitled_copy_and_reruns_skip_it(cards_clip: Path, tmp_path: Path):
     out = tmp_path / "out"
-    args = ["run", str(cards_clip), "--model", "tiny.en", "--burn", "-o", str(out), "-q", "-f", "srt,ass"]
+    args = ["-q", "run", str(cards_clip), "--model", "tiny.en", "--burn", "-o", str(out), "-f", "srt,ass"]
     assert _invoke(*args).exit_code == 0
     video = out / "cards.subtitled.mp4"
     assert sorted(p.name for p in out.iterdir()) == ["cards.en.ass", "cards.en.srt", "cards.subtitled.mp4"]
@@ -351,10 +351,10 @@ def test_run_embed_in_place_and_a_folder_rerun_does_not_take_its_own_outputs(car
     folder.mkdir()
     shutil.copyfile(cards_clip, folder / "a.mp4")
     shutil.copyfile(cards_clip, folder / "b.mp4")
-    assert _invoke("run", str(folder / "b.mp4"), "--model", "tiny.en", "--embed", "-q").exit_code == 0
+    assert _invoke("-q", "run", str(folder / "b.mp4"), "--model", "tiny.en", "--embed").exit_code == 0
     assert (folder / "b.subtitled.mp4").is_file()
     report = tmp_path / "r.json"
-    args = ["run", str(folder), "--model", "tiny.en", "--embed", "--in-place", "-q", "--report", str(report)]
+    args = ["-q", "run", str(folder), "--model", "tiny.en", "--embed", "--in-place", "--report", str(report)]
     assert _invoke(*args).exit_code == 0
     import json
 
@@ -380,7 +380,7 @@ def test_run_embed_tracks_original_and_translate_in_one_mkv(corpus: Path, tmp_pa
     from conftest import make_video
 
     video = make_video(corpus / "de_fleurs_000.ogg", tmp_path / "rede.mkv")
-    args = ["run", str(video), "--model", "base", "--tracks", "original,en", "--embed", "-q", "--language", "de"]
+    args = ["-q", "run", str(video), "--model", "base", "--tracks", "original,en", "--embed", "--language", "de"]
     result = _invoke(*args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rede.de.srt").is_file() and (tmp_path / "rede.en.srt").is_file()
