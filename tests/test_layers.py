@@ -17,6 +17,8 @@ LAYERS = {
     "pipeline": 3,
     "api": 4,
     "cli": 5,
+    "service": 5,
+    "distributed": 5,
 }
 """Rank of each top-level part of ``subgen``: a module may import its own part or any part of lower rank."""
 
