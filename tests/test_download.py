@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from subgen.audio.media import ffmpeg_exe, probe
 from subgen.core.errors import DownloadError
+from subgen.core.events import DownloadProgress
 from subgen.sources.download import ARCHIVE_NAME, download, expand_url
 from subgen.sources.inputs import MediaItem
 
@@ -119,13 +120,14 @@ def server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[M
 
 
 def test_direct_media_url_downloads_a_file_ffmpeg_can_read(server: MediaServer, tmp_path: Path):
-    statuses: list[str] = []
-    path = download(server.url("clip.mp4"), tmp_path / "dl", lambda d: statuses.append(d["status"]))
+    events: list[DownloadProgress] = []
+    path = download(server.url("clip.mp4"), tmp_path / "dl", events.append)
     assert path.is_file() and path.parent == tmp_path / "dl"
     info = probe(path)
     assert (info.audio_streams, info.video_streams) == (1, 1)
     assert info.duration == pytest.approx(3.0, abs=0.3)
-    assert "finished" in statuses
+    assert events and all(isinstance(e, DownloadProgress) for e in events), "yt-dlp's dicts stay inside download.py"
+    assert events[-1].done == events[-1].total == path.stat().st_size and events[-1].url == server.url("clip.mp4")
     assert not list(path.parent.glob("*.part"))
 
 
