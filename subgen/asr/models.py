@@ -73,6 +73,15 @@ def cache_dir() -> Path:
     return Path(base) / "subgen"
 
 
+def cache_error(path: Path, exc: OSError) -> ModelNotAvailable:
+    """A cache folder that cannot be written, as one line naming the folder and the fix."""
+    where = "SUBGEN_CACHE_DIR" if os.environ.get("SUBGEN_CACHE_DIR") else "the cache (~/.cache/subgen)"
+    return ModelNotAvailable(
+        f"{path}: cannot write the model cache ({exc.strerror or exc}); point {where} at a writable folder, "
+        "e.g. SUBGEN_CACHE_DIR=/tmp/subgen-cache"
+    )
+
+
 def _package_dir(package: str) -> Path | None:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -118,11 +127,14 @@ def bundled_ct2_dir(name: str) -> Path:
     target = cache_dir() / "ct2" / f"{name}-{_fingerprint(parts)}"
     if not (target / "model.bin").exists():
         log.info("joining the bundled '%s' model into %s", name, target)
-        target.mkdir(parents=True, exist_ok=True)
-        for side in _SIDE_FILES:
-            if (parts[0].parent / side).exists():
-                shutil.copy2(parts[0].parent / side, target / side)
-        _atomic_concat(parts, target / "model.bin")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for side in _SIDE_FILES:
+                if (parts[0].parent / side).exists():
+                    shutil.copy2(parts[0].parent / side, target / side)
+            _atomic_concat(parts, target / "model.bin")
+        except OSError as exc:
+            raise cache_error(target, exc) from exc
     return target
 
 
@@ -177,10 +189,12 @@ def _convert(ct2_dir: Path, target: Path) -> None:
     log.info("converting %s to an openai-whisper checkpoint at %s", ct2_dir, target)
     checkpoint = openai_checkpoint(ct2_dir)
     checkpoint["model_state_dict"] = {k: torch.from_numpy(v.copy()) for k, v in checkpoint["model_state_dict"].items()}
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(checkpoint, tmp)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise cache_error(target.parent, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)

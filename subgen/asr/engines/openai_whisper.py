@@ -42,12 +42,22 @@ def resolve_device(device: str) -> str:
 
 
 def _load_checkpoint(path: Path, device: str) -> Any:
+    """An openai-whisper checkpoint, loaded as weights only: a pickle that would run code is refused."""
+    import pickle
+
     import torch
     import whisper
 
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
-    model.load_state_dict(checkpoint["model_state_dict"])
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
+        model.load_state_dict(checkpoint["model_state_dict"])
+    except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, ValueError, EOFError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotAvailable(
+            f"{path}: not a loadable openai-whisper checkpoint ({reason[:160]}); only plain weights are loaded, "
+            "never code: pass a checkpoint saved by openai-whisper, a CTranslate2 folder or a model name"
+        ) from exc
     if checkpoint.get("alignment_heads") is not None:
         model.set_alignment_heads(checkpoint["alignment_heads"])
     return model.to(device)
