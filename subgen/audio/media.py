@@ -92,6 +92,8 @@ class MediaInfo:
     audio_codec: str | None
     fps: float | None = None
     subtitle_languages: tuple[str, ...] = ()
+    default_audio: int = 0
+    """The audio track (0-based, among audio streams) marked default, else 0."""
 
 
 @functools.cache
@@ -166,6 +168,10 @@ def _first_cause(stderr: bytes) -> str:
 
 def _check_file(path: Path) -> None:
     if not path.is_file():
+        if os.path.lexists(path) and not path.exists():
+            raise MediaError(f"{path}: a broken or looping symbolic link; point it at a media file")
+        if path.exists():
+            raise MediaError(f"{path}: not a regular file (a folder, FIFO or device); pass a media file")
         raise MediaError(f"{path}: file not found; check the path")
     if path.stat().st_size == 0:
         raise MediaError(f"{path}: file is empty (0 bytes); re-copy or re-download it")
@@ -204,6 +210,7 @@ def _media_info(path: Path, stderr: bytes) -> MediaInfo:
         audio_codec=audio[0].split(",")[0].split()[0] if audio else None,
         fps=_parse_fps(video[0]) if video else None,
         subtitle_languages=tuple(m.group(1) or "und" for m in _SUBTITLE_LANGUAGE.finditer(text)),
+        default_audio=next((n for n, detail in enumerate(audio) if "(default)" in detail), 0),
     )
 
 
@@ -220,8 +227,8 @@ def _parse_duration(text: str) -> float | None:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _decode_args(path: Path, target: str, loglevel: str = "error") -> list[str]:
-    """ffmpeg arguments that decode ``path``'s first audio stream to 16 kHz mono f32le at ``target``."""
+def _decode_args(path: Path, target: str, loglevel: str = "error", track: int = 0) -> list[str]:
+    """ffmpeg arguments that decode ``path``'s audio stream ``track`` (0-based) to 16 kHz mono f32le at ``target``."""
     import ffmpeg
 
     stream = ffmpeg.input(ffmpeg_arg(path)).output(
@@ -233,12 +240,22 @@ def _decode_args(path: Path, target: str, loglevel: str = "error") -> list[str]:
         # A stream that starts after the container (non-zero audio start_time) gets leading
         # silence, so word times land on the video's timeline.
         af="aresample=async=1:first_pts=0",
-        map="0:a:0",
+        map=f"0:a:{track}",
         vn=None,
         sn=None,
         dn=None,
     )
     return ["-loglevel", loglevel, "-nostats", *stream.compile(cmd="ffmpeg")[1:]]
+
+
+def _failure(path: Path, stderr: bytes, directory: Path) -> MediaError:
+    """ffmpeg's failure as one line; a full disk says where, not "Conversion failed!"."""
+    if b"No space left on device" in stderr:
+        return MediaError(
+            f"{path}: no space left on the disk of {directory} while extracting audio; free space there or set "
+            "TMPDIR to a folder on a larger disk"
+        )
+    return MediaError(f"{path}: ffmpeg failed: {_last_line(stderr)}")
 
 
 def _nothing_decoded(path: Path) -> MediaError:
@@ -254,24 +271,37 @@ def extract_audio(path: Path) -> AudioClip:
     return AudioClip(samples=samples.astype(np.float32), source=path)
 
 
-def extract_audio_file(path: Path, directory: Path) -> tuple[MediaInfo, AudioClip]:
+def extract_audio_file(path: Path, directory: Path, track: int | None = None) -> tuple[MediaInfo, AudioClip]:
     """What ``probe`` and ``extract_audio`` give, from one ffmpeg run: the samples go to a raw f32 file in
     ``directory`` (the caller's temp dir) and the streams are read from the same run's log.
 
-    Memory stays flat however long the media is: the clip reads its samples from the file a slice at a time.
-    One process per file instead of two saves ~70 ms of ffmpeg start-up per file.
+    ``track`` picks an audio stream (0-based); without it the one marked default is decoded (the first, unless
+    the file marks another, which then costs a second run). Memory stays flat however long the media is: the
+    clip reads its samples from the file a slice at a time.
     """
+    info, clip = _extract_track(path, directory, track or 0)
+    if track is None and info.default_audio != 0 and isinstance(clip.samples, DiskSamples):
+        clip.samples.path.unlink(missing_ok=True)
+        info, clip = _extract_track(path, directory, info.default_audio)
+    return info, clip
+
+
+def _extract_track(path: Path, directory: Path, track: int) -> tuple[MediaInfo, AudioClip]:
     _check_file(path)
     fd, name = tempfile.mkstemp(prefix=f"{path.stem[:40]}.", suffix=".f32", dir=directory)
     os.close(fd)
     target = Path(name)
     try:
-        proc = run_ffmpeg(["-y", *_decode_args(path, ffmpeg_arg(target), "info")], what=path, check=False)
+        proc = run_ffmpeg(["-y", *_decode_args(path, ffmpeg_arg(target), "info", track)], what=path, check=False)
         info = _media_info(path, proc.stderr)
         if info.audio_streams == 0:
             raise MediaError(f"{path}: has no audio stream, so there is nothing to transcribe")
+        if track >= info.audio_streams:
+            raise MediaError(
+                f"{path}: has {info.audio_streams} audio track(s); --audio-track takes 0 to {info.audio_streams - 1}"
+            )
         if proc.returncode != 0:
-            raise MediaError(f"{path}: ffmpeg failed: {_last_line(proc.stderr)}")
+            raise _failure(path, proc.stderr, directory)
         samples = DiskSamples(target)
         if len(samples) == 0:
             raise _nothing_decoded(path)

@@ -24,6 +24,18 @@ Measured with tiny.en on eight long-form files built from the English corpus (A-
 6.4 % with 29 s (``python benchmarks/windows.py``; single files move by a few words either way). Shorter
 windows also encode faster: the faster-whisper engine encodes a window's length plus a tail, not 30 s.
 """
+BEAM_RANGE = (1, 20)
+"""``--beam-size``: Whisper's own default is 5; past 20 memory grows by hundreds of MB a second for no gain."""
+BATCH_RANGE = (1, 256)
+"""``--batch-size``: windows per decoder call (256 fills a large GPU many times over)."""
+
+
+def in_range(flag: str, value: float, low: float, high: float) -> None:
+    """Raise a ``UsageError`` naming ``flag`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise UsageError(f"{flag} must be between {low:g} and {high:g}, not {value:g}")
+
+
 WINDOW_RANGE = (5.0, 29.0)
 """Allowed ``--window`` values: shorter loses context; Whisper hears 30 s and its last timestamp needs room."""
 
@@ -43,6 +55,8 @@ class TranscribeOptions:
     engine: str = "auto"
     batch_size: int | None = None
     window: float = WINDOW_SECONDS
+    audio_track: int | None = None
+    """The audio stream to decode (0-based); None: the default track, else the first one with speech."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -51,10 +65,11 @@ class TranscribeOptions:
             raise UsageError(f"--device must be one of {', '.join(DEVICES)}, not '{self.device}'")
         if self.engine not in ENGINES:
             raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not '{self.engine}'")
-        if self.beam_size < 1:
-            raise UsageError(f"--beam-size must be at least 1, not {self.beam_size}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
+        in_range("--beam-size", self.beam_size, *BEAM_RANGE)
+        if self.batch_size is not None:
+            in_range("--batch-size", self.batch_size, *BATCH_RANGE)
+        if self.audio_track is not None:
+            in_range("--audio-track", self.audio_track, 0, 63)
         if not WINDOW_RANGE[0] <= self.window <= WINDOW_RANGE[1]:
             low, high = WINDOW_RANGE
             raise UsageError(f"--window must be between {low:g} and {high:g} seconds, not {self.window:g}")
@@ -81,12 +96,11 @@ class CueOptions:
     fps: float = 25.0
 
     def __post_init__(self) -> None:
-        if self.max_chars < 10:
-            raise UsageError(f"--max-chars must be at least 10, not {self.max_chars}")
-        if self.max_lines < 1:
-            raise UsageError(f"--max-lines must be at least 1, not {self.max_lines}")
+        in_range("--max-chars", self.max_chars, 10, 200)
+        in_range("--max-lines", self.max_lines, 1, 10)
         if self.max_cps is not None and self.max_cps <= 0:
             raise UsageError(f"--max-cps must be positive, not {self.max_cps}")
+        in_range("--max-duration", self.max_duration, 0.1, 60)
         if not 0 < self.min_duration < self.max_duration:
             raise UsageError(
                 f"--min-duration ({self.min_duration}) must be positive and below --max-duration ({self.max_duration})"
