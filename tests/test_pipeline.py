@@ -14,6 +14,7 @@ from subgen.audio.media import extract_audio
 from subgen.core.errors import ModelNotAvailable
 from subgen.core.events import AudioProgress, ItemFinished, ItemStarted
 from subgen.core.options import OutputOptions, RunOptions, TranscribeOptions
+from subgen.core.paths import LANGUAGES_FILE
 from subgen.core.results import ItemStatus
 from subgen.pipeline.batch import Batch
 from subgen.sources.inputs import expand_inputs
@@ -59,13 +60,39 @@ def test_overwrite_and_new_format_redo_items(folder):
     assert results[0].status == ItemStatus.OK and engine.batches == [1], "one item, one window, one batch"
 
 
-def test_detected_language_outputs_count_as_finished(folder):
-    _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
-    (folder / "c.en.srt").rename(folder / "c.de.srt")
-    results = _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4")]))
-    assert results[0].status == ItemStatus.SKIPPED
-    forced = Batch(RunOptions(transcribe=TranscribeOptions(language="en")), FakeEngine)
-    assert forced.run(expand_inputs([str(folder / "c.mp4")]))[0].status == ItemStatus.OK
+def test_only_subtitles_in_the_detected_language_count_as_finished(folder):
+    """A ``c.de.srt`` from elsewhere does not stop ``c.en.srt`` from being made (the language is detected)."""
+    clip = str(folder / "c.mp4")
+    (folder / "c.de.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHallo\n", encoding="utf-8")
+    results = _batch(FakeEngine()).run(expand_inputs([clip]))
+    assert results[0].status == ItemStatus.OK and (folder / "c.en.srt").is_file()
+    assert (folder / "c.de.srt").read_text(encoding="utf-8").endswith("Hallo\n"), "the foreign file is untouched"
+    loads: list[int] = []
+    assert _batch(FakeEngine(), loads).run(expand_inputs([clip]))[0].status == ItemStatus.SKIPPED
+    assert loads == [], "subgen recorded the language it wrote: the rerun needs no model"
+
+
+def test_outputs_without_a_record_are_verified_by_detection_not_decoded_again(folder):
+    clip = str(folder / "c.mp4")
+    _batch(FakeEngine()).run(expand_inputs([clip]))
+    (folder / LANGUAGES_FILE).unlink()  # as left by a version of subgen that kept no record
+    engine, loads = FakeEngine(), []
+    assert _batch(engine, loads).run(expand_inputs([clip]))[0].status == ItemStatus.SKIPPED
+    assert loads == [1] and engine.batches == [], "the language was detected, nothing decoded"
+    assert _batch(FakeEngine(), loads).run(expand_inputs([clip]))[0].status == ItemStatus.SKIPPED
+    assert loads == [1], "and recorded, so the next rerun loads nothing"
+    german = FakeEngine(language="de")
+    assert _batch(german).run(expand_inputs([clip]))[0].status == ItemStatus.SKIPPED, "recorded: no detection"
+    forced = Batch(RunOptions(transcribe=TranscribeOptions(language="de")), lambda: german)
+    assert forced.run(expand_inputs([clip]))[0].status == ItemStatus.OK and (folder / "c.de.srt").is_file()
+
+
+def test_two_files_with_one_stem_do_not_overwrite_each_other(folder):
+    (folder / "c.wav").write_bytes((folder / "c.mp4").read_bytes())
+    results = _batch(FakeEngine()).run(expand_inputs([str(folder / "c.mp4"), str(folder / "c.wav")]))
+    assert [r.status for r in results] == [ItemStatus.OK, ItemStatus.FAILED]
+    assert "c.wav: its subtitles would be named like those of" in results[1].error and "c.mp4" in results[1].error
+    assert results[0].outputs == (folder / "c.en.srt",)
 
 
 def test_one_failure_does_not_stop_the_batch(folder):

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from subgen.cli.app import err
 from subgen.core.events import AudioProgress, DownloadProgress, Event, ItemFinished, ItemStarted
+from subgen.core.paths import display
 from subgen.core.results import ItemStatus
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class ProgressBars:
 
         if self.items is None:
             self.items = tqdm(total=event.total, unit="file", desc="files", position=0, file=sys.stderr)
-        self.items.set_postfix_str(Path(event.source).name[:40])
+        self.items.set_postfix_str(display(Path(event.source).name)[:40])
 
     def _audio(self, event: AudioProgress) -> None:
         from tqdm import tqdm
@@ -96,7 +97,7 @@ def print_summary(report: RunReport) -> None:
         table.add_column(column, justify="right" if column.endswith("s") or "×" in column else "left")
     for r in report.results:
         table.add_row(
-            escape(Path(r.source).name if "://" not in r.source else r.source),
+            escape(display(Path(r.source).name if "://" not in r.source else r.source)),
             f"[{_STATUS_STYLE[r.status]}]{r.status}[/]",
             f"{r.audio_seconds:.1f}" if r.audio_seconds else "-",
             r.language or "-",
@@ -110,3 +111,6 @@ def print_summary(report: RunReport) -> None:
         f"{t['audio_seconds']:.1f} s of audio in {t['wall_seconds']:.1f} s",
         highlight=False,
     )
+    for r in report.results:
+        for warning in r.warnings:
+            err.print(f"[yellow]warning:[/] {escape(display(warning))}", highlight=False, soft_wrap=True)

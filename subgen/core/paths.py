@@ -8,16 +8,27 @@ killed run) never sees half a file; ``remove_stale_temps`` clears what a killed 
 from __future__ import annotations
 
 import glob
+import json
+import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from subgen.core.errors import OutputError
 from subgen.core.languages import LANGUAGE_CODES
 
+log = logging.getLogger(__name__)
+
 TEMP_MARK = ".subgen-tmp"
 SUBTITLED = "subtitled"
 """The infix of burn-in and embed outputs: ``<stem>.subtitled.<ext>``."""
+
+
+def display(text: str | os.PathLike[str]) -> str:
+    """A path or message that is safe to print and to store as JSON: bytes of a file name that are not UTF-8
+    (kept by Python as surrogates) are shown as ``\\xNN`` escapes instead of breaking the output."""
+    return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def output_base(media: Path, root: Path | None, output_dir: Path | None, base: Path | None) -> Path:
@@ -54,10 +65,35 @@ def _umask() -> int:
     return mask
 
 
+TEMP_NAME_BYTES = 200
+"""Most bytes of a file name kept in its temp file's name: with the random part and the mark it stays under the
+255-byte limit of common file systems, however long the name."""
+
+
+def _name_head(name: str) -> tuple[str, bool]:
+    """``name`` cut to its first ``TEMP_NAME_BYTES`` bytes (as the file system stores it), and whether it was cut."""
+    raw = os.fsencode(name)
+    if len(raw) <= TEMP_NAME_BYTES:
+        return name, False
+    return os.fsdecode(raw[:TEMP_NAME_BYTES]), True
+
+
+def temp_prefix(name: str) -> str:
+    """The start of the temp file names that stand in for ``name`` until it is complete."""
+    head, cut = _name_head(name)
+    return f".{head}" if cut else f".{head}."
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write UTF-8 text through a temp file in the same folder and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_MARK, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror}); check the path") from exc
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=TEMP_MARK, dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror}); check permissions and free space") from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
@@ -76,8 +112,51 @@ def atomic_write(path: Path, text: str) -> None:
 def remove_stale_temps(folder: Path, stem: str) -> None:
     """Delete temp files a killed run left behind for outputs named after ``stem``."""
     if folder.is_dir():
-        for tmp in folder.glob(f".{glob.escape(stem)}.*{TEMP_MARK}"):
+        for tmp in folder.glob(f"{glob.escape(temp_prefix(stem))}*{TEMP_MARK}"):
             tmp.unlink(missing_ok=True)
+
+
+LANGUAGES_FILE = ".subgen-languages.json"
+"""Per output folder: the language subgen detected for each item (``<stem>``), so that a rerun knows which
+``<stem>.<lang>.*`` files are its own without loading a model; subtitles from elsewhere are not mistaken for them."""
+_LANGUAGES_LOCK = threading.Lock()
+
+
+def recorded_language(base: Path) -> str | None:
+    """The language subgen wrote ``base``'s subtitles in, if it recorded one."""
+    entry = _read_languages(base.parent).get(base.name)
+    return entry if isinstance(entry, str) and entry in LANGUAGE_CODES else None
+
+
+def record_language(base: Path, language: str) -> None:
+    """Remember that ``base``'s subtitles are in ``language`` (best effort: a failure only costs a detection)."""
+    with _LANGUAGES_LOCK:
+        known = _read_languages(base.parent)
+        if known.get(base.name) == language:
+            return
+        known[base.name] = language
+        try:
+            atomic_write(base.parent / LANGUAGES_FILE, json.dumps(known, indent=1) + "\n")
+        except OutputError as exc:
+            log.warning("%s", exc)
+
+
+def _read_languages(folder: Path) -> dict[str, object]:
+    try:
+        data = json.loads((folder / LANGUAGES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def languages_on_disk(base: Path, formats: tuple[str, ...]) -> dict[str, dict[str, Path]]:
+    """Every language in which all of ``base``'s requested outputs exist, with those files."""
+    found = {}
+    for lang in _languages_on_disk(base, formats[0]):
+        paths = output_paths(base, lang, formats)
+        if all(p.is_file() for p in paths.values()):
+            found[lang] = paths
+    return found
 
 
 def find_existing(base: Path, formats: tuple[str, ...], language: str | None) -> dict[str, Path] | None:

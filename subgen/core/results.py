@@ -26,6 +26,8 @@ class ItemResult:
     audio_seconds: float | None = None
     language: str | None = None
     wall_seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+    """Problems that did not stop the item, e.g. audio that ends long before the file says it does."""
 
     @property
     def realtime_factor(self) -> float | None:

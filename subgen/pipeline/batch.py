@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -18,13 +19,23 @@ from subgen.asr.batching import DecodeJob, WindowBatcher
 from subgen.asr.engines.base import Engine
 from subgen.core.errors import SubgenError
 from subgen.core.events import AudioProgress, Event, EventFn, ItemFinished, ItemStarted, ignore
-from subgen.core.options import RunOptions
+from subgen.core.options import RunOptions, TranscribeOptions
 from subgen.core.results import ItemResult
 from subgen.pipeline import finish
 from subgen.pipeline.decode import language_finder, start_pass
 from subgen.pipeline.engine import EngineSlot
 from subgen.pipeline.prefetch import Prefetcher
-from subgen.pipeline.prepare import Failed, PrepareContext, Prepared, Ready, Skipped, prepare, skipped_result
+from subgen.pipeline.prepare import (
+    Failed,
+    Pass,
+    PrepareContext,
+    Prepared,
+    Ready,
+    Skipped,
+    item_base,
+    prepare,
+    skipped_result,
+)
 from subgen.sources.download import Downloader
 from subgen.sources.inputs import MediaItem, mirror_base
 
@@ -50,7 +61,28 @@ def plan_items(items: Sequence[MediaItem], options: RunOptions, on_event: EventF
         target = options.download_dir or options.output.output_dir or Path.cwd()
         downloader = Downloader(target, video=options.video.needs_picture, on_event=on_event)
         items = [entry for item in items for entry in downloader.expand(item)]
-    return Plan(tuple(items), mirror_base(list(items)), downloader)
+    mirror = mirror_base(list(items))
+    return Plan(tuple(_without_collisions(items, options, mirror)), mirror, downloader)
+
+
+def _without_collisions(items: Sequence[MediaItem], options: RunOptions, mirror: Path | None) -> list[MediaItem]:
+    """Items whose subtitles would get the same names as an earlier item's (``talk.mp4`` and ``talk.wav`` in one
+    folder both make ``talk.en.srt``) fail with the reason instead of overwriting each other's."""
+    owners: dict[Path, MediaItem] = {}
+    kept = []
+    for item in items:
+        if item.problem or item.path is None or item.is_url:
+            kept.append(item)
+            continue
+        base = Path(os.path.abspath(item_base(item, item.path, options, mirror)))
+        if (first := owners.setdefault(base, item)) is not item:
+            problem = (
+                f"{item.source}: its subtitles would be named like those of {first.source} ({base.name}.<lang>.<ext>);"
+                " rename one of the two, or run this one alone with --output-dir"
+            )
+            item = replace(item, problem=problem)
+        kept.append(item)
+    return kept
 
 
 @dataclass(eq=False)
@@ -139,8 +171,23 @@ class Batch:
             if plan.done:
                 flight.results[number] = finish.skipped_pass(plan, ready.item.source)
                 continue
+            if plan.unverified and (verified := self._verified(ready, plan, language)) is not None:
+                flight.results[number] = verified
+                continue
             job = start_pass(batcher, ready.audio, plan.options, language, self._whole_progress(ready))
             self._jobs[job] = (flight, number)
+        if flight.complete:
+            self._complete(flight)
+
+    def _verified(self, ready: Ready, plan: Pass, language: Callable[[TranscribeOptions], str]) -> ItemResult | None:
+        """The pass's existing files when the item's detected language is one they are in (detection may fail:
+        then the pass is decoded and fails or succeeds there)."""
+        if not ready.audio.windows:
+            return None
+        try:
+            return finish.verified_pass(plan, language(plan.options), ready.item.source)
+        except SubgenError:
+            return None
 
     def _whole_progress(self, ready: Ready) -> Callable[[float], None]:
         total = ready.audio.clip.duration
@@ -160,7 +207,8 @@ class Batch:
         options = self.options
         doc = finish.document(job, ready.audio, options.cues, options.video.style)
         self._emit(AudioProgress(job.clip.duration, job.clip.duration))
-        return finish.write_pass(doc, ready.passes[number], options.output.formats, ready.item.source)
+        plan, source = ready.passes[number], ready.item.source
+        return finish.write_pass(doc, plan, options.output.formats, source, ready.audio.warnings)
 
     def _complete(self, flight: _InFlight) -> None:
         ready = flight.ready

@@ -11,7 +11,7 @@ from subgen.asr.batching import DecodeJob
 from subgen.asr.suppress import suppress
 from subgen.audio.speech import align_to_voice
 from subgen.core.options import CueOptions, RunOptions, SubtitleStyle
-from subgen.core.paths import output_paths
+from subgen.core.paths import output_paths, record_language
 from subgen.core.results import ItemResult, ItemStatus
 from subgen.core.types import Transcript
 from subgen.pipeline.prepare import Audio, Pass
@@ -46,17 +46,29 @@ def document(job: DecodeJob, audio: Audio, cues: CueOptions, style: SubtitleStyl
     return Document(tuple(transcript_to_cues(transcript, cue_options(cues, audio))), transcript, style)
 
 
-def write_pass(doc: Document, plan: Pass, formats: tuple[str, ...], source: str) -> ItemResult:
+def write_pass(
+    doc: Document, plan: Pass, formats: tuple[str, ...], source: str, warnings: tuple[str, ...] = ()
+) -> ItemResult:
     """Write one pass's files (atomically) and describe them."""
     paths = output_paths(plan.base, doc.transcript.language, formats)
     written = write_outputs(doc, paths)
+    record_language(plan.base, doc.transcript.language)
     duration, language = doc.transcript.duration, doc.transcript.language
-    return ItemResult(source, ItemStatus.OK, outputs=tuple(written), audio_seconds=duration, language=language)
+    return ItemResult(source, ItemStatus.OK, tuple(written), None, duration, language, warnings=warnings)
 
 
 def skipped_pass(plan: Pass, source: str) -> ItemResult:
     """The result of a pass whose files exist."""
     return ItemResult(source, ItemStatus.SKIPPED, outputs=tuple((plan.existing or {}).values()))
+
+
+def verified_pass(plan: Pass, language: str, source: str) -> ItemResult | None:
+    """A pass whose files exist in the language just detected (recorded now, so a rerun needs no model)."""
+    if language not in plan.unverified:
+        return None
+    log.info("%s: subtitles in the detected language exist, skipping (use --overwrite to redo)", source)
+    record_language(plan.base, language)
+    return ItemResult(source, ItemStatus.SKIPPED, outputs=tuple(plan.unverified[language].values()))
 
 
 def merge(results: list[ItemResult]) -> ItemResult:
@@ -69,7 +81,9 @@ def merge(results: list[ItemResult]) -> ItemResult:
     status = ItemStatus.OK if any(r.status == ItemStatus.OK for r in results) else ItemStatus.SKIPPED
     language = next((r.language for r in results if r.language), None)
     audio = max(seconds, default=None)
-    return replace(results[0], status=status, outputs=outputs, audio_seconds=audio, language=language)
+    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    return replace(results[0], status=status, outputs=outputs, audio_seconds=audio, language=language,
+                   warnings=warnings)  # fmt: skip
 
 
 def video_step(options: RunOptions, path: Path, passes: tuple[Pass, ...], results: list[ItemResult]) -> ItemResult:

@@ -4,15 +4,15 @@ and speech windows. Runs on the prefetch thread, a few items ahead of the decode
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from subgen.audio import media
 from subgen.audio.speech import Window, plan_windows
 from subgen.audio.vad import SpeechActivity, speech_activity
-from subgen.core.errors import InputError, SubgenError
+from subgen.core.errors import InputError, MediaError, SubgenError
 from subgen.core.options import RunOptions, TranscribeOptions
-from subgen.core.paths import find_existing, output_base, remove_stale_temps
+from subgen.core.paths import find_existing, languages_on_disk, output_base, recorded_language, remove_stale_temps
 from subgen.core.results import ItemResult, ItemStatus
 from subgen.sources.download import Downloader
 from subgen.sources.inputs import MediaItem
@@ -22,11 +22,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Pass:
-    """One subtitle pass over an item (a ``--tracks`` entry): its options, and its outputs if already written."""
+    """One subtitle pass over an item (a ``--tracks`` entry): its options, and its outputs if already written.
+
+    ``unverified`` holds complete sets of outputs in languages that subgen did not record writing: they count
+    only once the detected language matches one of them (``movie.de.srt`` from elsewhere must not stop
+    ``movie.en.srt`` from being made).
+    """
 
     options: TranscribeOptions
     base: Path
     existing: dict[str, Path] | None
+    unverified: dict[str, dict[str, Path]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -42,6 +48,11 @@ class Audio:
     clip: media.AudioClip
     speech: SpeechActivity | None
     windows: tuple[Window, ...]
+    warnings: tuple[str, ...] = ()
+
+
+SHORT_AUDIO = 0.9
+"""Decoded audio shorter than this share of the container's duration (and by more than a second) is reported."""
 
 
 @dataclass(frozen=True)
@@ -119,21 +130,69 @@ def item_base(item: MediaItem, path: Path, options: RunOptions, mirror: Path | N
 
 def plan_passes(base: Path, options: RunOptions) -> tuple[Pass, ...]:
     """Every pass of the run for one item, each with its outputs if they exist already (unless ``--overwrite``)."""
-    formats, overwrite = options.output.formats, options.output.overwrite
-    return tuple(
-        Pass(opts, base, None if overwrite else find_existing(base, formats, forced_language(opts)))
-        for opts in options.passes()
-    )
+    return tuple(_plan_pass(base, opts, options) for opts in options.passes())
+
+
+def _plan_pass(base: Path, opts: TranscribeOptions, options: RunOptions) -> Pass:
+    formats = options.output.formats
+    if options.output.overwrite:
+        return Pass(opts, base, None)
+    language = forced_language(opts) or recorded_language(base)
+    if language is not None and (existing := find_existing(base, formats, language)):
+        return Pass(opts, base, existing)
+    if forced_language(opts) is not None:
+        return Pass(opts, base, None)
+    return Pass(opts, base, None, languages_on_disk(base, formats))
 
 
 def load_audio(path: Path, scratch: Path, options: TranscribeOptions) -> Audio:
-    """The file's audio as a raw file in ``scratch``, its probe, and (with VAD) its speech and decode windows."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    info, clip = media.extract_audio_file(path, scratch)
+    """The file's audio as a raw file in ``scratch``, its probe, and (with VAD) its speech and decode windows.
+
+    Without ``audio_track``, a file whose default track holds no speech has its other tracks tried in turn
+    (a commentary or a second language often comes first); the first with speech is used.
+    """
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        message = f"{scratch}: cannot create the scratch folder ({exc.strerror}); set TMPDIR to a writable disk"
+        raise MediaError(message) from exc
+    info, clip = media.extract_audio_file(path, scratch, options.audio_track)
+    warnings = _short_audio(path, info, clip)
     if not options.vad:
-        return Audio(info, clip, None, ())
+        return Audio(info, clip, None, (), warnings)
     activity = speech_activity(clip)
-    return Audio(info, clip, activity, plan_windows(activity.regions, activity.spans, limit=options.window))
+    if not activity.regions and options.audio_track is None and info.audio_streams > 1:
+        info, clip, activity = _track_with_speech(path, scratch, info, clip, activity)
+    windows = plan_windows(activity.regions, activity.spans, limit=options.window)
+    return Audio(info, clip, activity, windows, warnings)
+
+
+def _track_with_speech(
+    path: Path, scratch: Path, info: media.MediaInfo, clip: media.AudioClip, activity: SpeechActivity
+) -> tuple[media.MediaInfo, media.AudioClip, SpeechActivity]:
+    """The first other audio track in which VAD hears speech (the default one's results when none has)."""
+    for track in range(info.audio_streams):
+        if track == info.default_audio:
+            continue
+        other_info, other = media.extract_audio_file(path, scratch, track)
+        found = speech_activity(other)
+        if found.regions:
+            log.warning("%s: no speech on audio track %d, using track %d (--audio-track to choose)",
+                        path, info.default_audio, track)  # fmt: skip
+            return other_info, other, found
+    return info, clip, activity
+
+
+def _short_audio(path: Path, info: media.MediaInfo, clip: media.AudioClip) -> tuple[str, ...]:
+    """A warning when the decoded audio ends well before the container's duration (a truncated download)."""
+    if info.duration is None or clip.duration >= SHORT_AUDIO * info.duration or info.duration - clip.duration < 1:
+        return ()
+    message = (
+        f"{path}: only {clip.duration:.1f} s of {info.duration:.1f} s decoded; the file may be truncated "
+        "(re-copy or re-download it)"
+    )
+    log.warning("%s", message)
+    return (message,)
 
 
 def prepare(index: int, item: MediaItem, context: PrepareContext, scratch: Path) -> Prepared:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from subgen.core.paths import atomic_write
+from subgen.core.paths import atomic_write, display
 from subgen.core.results import ItemResult, ItemStatus
 from subgen.core.version import __version__
 
@@ -62,12 +62,13 @@ def _ratio(audio: float | None, wall: float) -> float | None:
 
 def _item_dict(r: ItemResult) -> dict:
     return {
-        "source": r.source,
+        "source": display(r.source),
         "status": r.status.value,
-        "outputs": [str(p) for p in r.outputs],
-        "error": r.error,
+        "outputs": [display(p) for p in r.outputs],
+        "error": display(r.error) if r.error is not None else None,
         "audio_seconds": round(r.audio_seconds, 3) if r.audio_seconds is not None else None,
         "language": r.language,
         "wall_seconds": round(r.wall_seconds, 3),
         "realtime_factor": round(r.realtime_factor, 3) if r.realtime_factor else None,
+        "warnings": [display(w) for w in r.warnings],
     }
