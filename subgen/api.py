@@ -15,7 +15,6 @@ and batch size, so a script or a service that transcribes many files loads it on
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from subgen.asr.models import ModelSource
 from subgen.core.errors import UsageError
 from subgen.core.events import AudioProgress, EventFn, ignore
 from subgen.core.options import RunOptions, TranscribeOptions
+from subgen.core.paths import check_file_target, check_folder
 from subgen.core.results import ItemResult
 from subgen.core.types import Cue, Segment, Transcript
 from subgen.pipeline import finish
@@ -34,6 +34,7 @@ from subgen.pipeline.batch import Batch
 from subgen.pipeline.decode import language_finder, start_pass
 from subgen.pipeline.engine import EngineCache
 from subgen.pipeline.prepare import load_audio
+from subgen.pipeline.scratch import scratch_dir
 from subgen.sources.inputs import expand_inputs
 from subgen.subtitles.writers import WRITERS, Document
 
@@ -107,6 +108,17 @@ def check_run(options: RunOptions) -> ModelSource:
     return source
 
 
+def check_destinations(options: RunOptions, report: Path | None = None) -> None:
+    """Every place the run will write, checked before any model loads: the output and download folders and the
+    report file (an item's own folder is checked when the item is prepared). Raises ``OutputError``."""
+    if options.output.output_dir is not None:
+        check_folder(options.output.output_dir, "the output folder")
+    if options.download_dir is not None:
+        check_folder(options.download_dir, "the download folder")
+    if report is not None:
+        check_file_target(report, "the report")
+
+
 def load_engine(options: TranscribeOptions) -> Engine:
     """Load the engine ``options`` ask for (heavy imports happen here)."""
     from subgen.asr.engines import engine_for
@@ -125,6 +137,7 @@ def run_batch(
     in input order. A failed item never stops the batch; existing outputs are skipped unless ``overwrite``."""
     options = options or RunOptions()
     check_run(options)
+    check_destinations(options)
     return batch(options, on_event).run(expand_inputs([str(i) for i in inputs]))
 
 
@@ -141,8 +154,8 @@ def transcribe(
     options = _with_fields(options or RunOptions(), fields)
     resolve_model(options.transcribe)
     opts = options.transcribe
-    with tempfile.TemporaryDirectory(prefix="subgen-audio-") as scratch:
-        audio = load_audio(Path(path), Path(scratch), opts)
+    with scratch_dir() as scratch:
+        audio = load_audio(Path(path), scratch, opts)
         total = audio.clip.duration
         batcher = WindowBatcher(lambda: ENGINES.get(opts))
         progress = lambda done: on_event(AudioProgress(min(done, total), total))  # noqa: E731

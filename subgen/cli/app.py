@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -128,6 +129,19 @@ def error_boundary(exit_code: int = EXIT_USAGE) -> Iterator[None]:
         raise typer.Exit(exit_code) from None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C or SIGTERM (docker stop, systemd) stops the run like Ctrl-C; any further one during the
+    cleanup that follows is ignored, so finished work and the report are always written and no traceback shows."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app()
+    except KeyboardInterrupt:  # outside any command's own handling (e.g. during start-up)
+        sys.exit(EXIT_INTERRUPTED)

@@ -116,6 +116,31 @@ def remove_stale_temps(folder: Path, stem: str) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def check_folder(folder: Path, what: str) -> None:
+    """Raise ``OutputError`` unless files can be created in ``folder`` (or in the folder that would be made there:
+    its nearest existing ancestor must be a writable folder)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"{folder}: {what} cannot be created: {existing} is a file, not a folder; choose another path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: {what} is not writable ({existing} is read-only for you); choose another path")
+
+
+def check_file_target(path: Path, what: str) -> None:
+    """Raise ``OutputError`` unless ``path`` can be written as a file: not a folder, its folder already there and
+    writable (no folders are made for it), an existing file writable."""
+    if path.is_dir():
+        raise OutputError(f"{path}: {what} would replace a folder; give a file name, e.g. {path / 'report.json'}")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: {what}'s folder {path.parent} does not exist; create it or choose another path")
+    if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"{path}: {what} is not writable; choose another path")
+
+
 LANGUAGES_FILE = ".subgen-languages.json"
 """Per output folder: the language subgen detected for each item (``<stem>``), so that a rerun knows which
 ``<stem>.<lang>.*`` files are its own without loading a model; subtitles from elsewhere are not mistaken for them."""

@@ -8,7 +8,6 @@ import functools
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from subgen.pipeline.prepare import (
     prepare,
     skipped_result,
 )
+from subgen.pipeline.scratch import scratch_dir
 from subgen.sources.download import Downloader
 from subgen.sources.inputs import MediaItem, mirror_base
 
@@ -135,10 +135,10 @@ class Batch:
         self._results = [None] * len(plan.items)
         batcher = WindowBatcher(self._slot.get, on_progress=self._progress)
         context = PrepareContext(self.options, plan.mirror, plan.downloader)
-        with tempfile.TemporaryDirectory(prefix="subgen-audio-") as scratch:
+        with scratch_dir() as scratch:
 
             def work(entry: tuple[int, MediaItem]) -> Prepared:
-                return prepare(entry[0], entry[1], context, Path(scratch) / str(entry[0]))
+                return prepare(entry[0], entry[1], context, scratch / str(entry[0]))
 
             with Prefetcher(list(enumerate(plan.items)), work, self.prefetch) as ready:
                 for prepared in ready:

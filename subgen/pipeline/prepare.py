@@ -12,7 +12,14 @@ from subgen.audio.speech import Window, plan_windows
 from subgen.audio.vad import SpeechActivity, speech_activity
 from subgen.core.errors import InputError, MediaError, SubgenError
 from subgen.core.options import RunOptions, TranscribeOptions
-from subgen.core.paths import find_existing, languages_on_disk, output_base, recorded_language, remove_stale_temps
+from subgen.core.paths import (
+    check_folder,
+    find_existing,
+    languages_on_disk,
+    output_base,
+    recorded_language,
+    remove_stale_temps,
+)
 from subgen.core.results import ItemResult, ItemStatus
 from subgen.sources.download import Downloader
 from subgen.sources.inputs import MediaItem
@@ -214,6 +221,7 @@ def _prepare(index: int, item: MediaItem, context: PrepareContext, scratch: Path
     passes = plan_passes(base, context.options)
     if all(p.done for p in passes):
         return Skipped(index, item, path, passes)
+    check_folder(base.parent, "the subtitles' folder")  # before the work is paid for
     audio = load_audio(path, scratch, context.options.transcribe)
     return Ready(index, item, path, passes, audio, scratch)
 

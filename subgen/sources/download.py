@@ -6,7 +6,9 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,10 @@ log = logging.getLogger(__name__)
 
 # Byte-limited title (255-byte file names leave room for ".subtitled", ".<lang>.srt" and temp suffixes).
 OUTPUT_TEMPLATE = "%(title).150B [%(id)s].%(ext)s"
+STALL_SECONDS = 60.0
+"""A download that brings fewer than ``STALL_BYTES`` in this long is abandoned (a server trickling bytes would
+otherwise hold every item after it; a silent one is caught by the socket timeout)."""
+STALL_BYTES = 16 * 1024
 ARCHIVE_NAME = ".subgen-downloads.json"
 AUDIO_FORMAT = "bestaudio/best"
 VIDEO_FORMAT = "bestvideo*+bestaudio/best"
@@ -166,6 +172,7 @@ def download(
     *,
     video: bool = False,
     info: dict[str, Any] | None = None,
+    stall: float = STALL_SECONDS,
 ) -> Path:
     """Download ``url`` into ``target_dir``: audio only unless ``video``; returns the file.
 
@@ -179,9 +186,16 @@ def download(
         log.info("%s: already downloaded as %s", display_url(url), done.name)
         return done
     try:
-        with yt_dlp.YoutubeDL(_download_params(target_dir, _progress_hook(url, on_event), video)) as ydl:
+        with yt_dlp.YoutubeDL(_download_params(target_dir, _progress_hook(url, on_event, stall), video)) as ydl:
             path, key = _fetch(ydl, url, info, archive, video)
+    except DownloadStalled as exc:
+        raise DownloadError(
+            f"{display_url(url)}: download {exc} (less than {STALL_BYTES // 1024} KiB in {stall:g} s); "
+            "the server is too slow or stuck, try again later"
+        ) from exc
     except yt_dlp.utils.YoutubeDLError as exc:
+        if isinstance(getattr(exc, "exc_info", None), tuple) and isinstance(exc.exc_info[1], DownloadStalled):
+            raise DownloadError(f"{display_url(url)}: download {exc.exc_info[1]}; try again later") from exc
         raise DownloadError(_failure(url, "download", exc)) from exc
     if not path.is_file():
         raise DownloadError(f"{display_url(url)}: yt-dlp reported success but wrote no file; run again to retry")
@@ -189,14 +203,43 @@ def download(
     return path
 
 
-def _progress_hook(url: str, on_event: EventFn | None) -> Callable[[dict], None] | None:
-    """yt-dlp's progress dicts as typed ``DownloadProgress`` events (the dicts stay inside this module)."""
-    if on_event is None:
-        return None
+
+
+class DownloadStalled(Exception):
+    """Raised inside yt-dlp's progress hook to abandon a download that barely moves."""
+
+
+@dataclass
+class _StallGuard:
+    """Watches the bytes a download brings and gives up when too few arrive in ``seconds``."""
+
+    seconds: float
+    mark_time: float = field(default_factory=time.monotonic)
+    mark_bytes: float = 0.0
+
+    def check(self, done: float) -> None:
+        now = time.monotonic()
+        if now - self.mark_time < self.seconds:
+            return
+        if done - self.mark_bytes < STALL_BYTES:
+            raise DownloadStalled(
+                f"stalled: {done - self.mark_bytes:.0f} bytes in the last {now - self.mark_time:.0f} s"
+            )
+        self.mark_time, self.mark_bytes = now, done
+
+
+def _progress_hook(url: str, on_event: EventFn | None, stall: float) -> Callable[[dict], None]:
+    """yt-dlp's progress dicts as typed ``DownloadProgress`` events (the dicts stay inside this module), with a
+    guard against downloads that stall."""
+    guard = _StallGuard(stall)
 
     def hook(status: dict) -> None:
-        total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        on_event(DownloadProgress(float(status.get("downloaded_bytes") or 0), total, display_url(url)))
+        done = float(status.get("downloaded_bytes") or 0)
+        if status.get("status") == "downloading":
+            guard.check(done)
+        if on_event is not None:
+            total = status.get("total_bytes") or status.get("total_bytes_estimate")
+            on_event(DownloadProgress(done, total, display_url(url)))
 
     return hook
 
@@ -207,8 +250,10 @@ class Downloader:
     What yt-dlp extracted while expanding is kept for the download, so no URL is extracted twice.
     """
 
-    def __init__(self, target_dir: Path, *, video: bool = False, on_event: EventFn | None = None) -> None:
-        self.target_dir, self.video, self.on_event = target_dir, video, on_event
+    def __init__(
+        self, target_dir: Path, *, video: bool = False, on_event: EventFn | None = None, stall: float = STALL_SECONDS
+    ) -> None:
+        self.target_dir, self.video, self.on_event, self.stall = target_dir, video, on_event, stall
         self._infos: dict[str, dict[str, Any]] = {}
         self._files: dict[str, Path] = {}
 
@@ -222,7 +267,9 @@ class Downloader:
         """The downloaded file of ``url`` (fetched on first use; raises ``DownloadError``)."""
         if url not in self._files:
             info = self._infos.get(url)
-            self._files[url] = download(url, self.target_dir, self.on_event, video=self.video, info=info)
+            self._files[url] = download(
+                url, self.target_dir, self.on_event, video=self.video, info=info, stall=self.stall
+            )
         return self._files[url]
 
 
@@ -233,7 +280,7 @@ def _has_video(path: Path) -> bool:
         return False
 
 
-def _download_params(target_dir: Path, on_progress: Callable[[dict], None] | None, video: bool) -> dict[str, Any]:
+def _download_params(target_dir: Path, on_progress: Callable[[dict], None], video: bool) -> dict[str, Any]:
     from yt_dlp.postprocessor import MetadataParserPP
 
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +293,7 @@ def _download_params(target_dir: Path, on_progress: Callable[[dict], None] | Non
         "outtmpl": OUTPUT_TEMPLATE,
         "paths": {"home": str(target_dir)},
         "noplaylist": True,
-        "progress_hooks": [on_progress] if on_progress else [],
+        "progress_hooks": [on_progress],
         # Merging separate video and audio streams needs ffmpeg: the same one subgen uses.
         "ffmpeg_location": ffmpeg_exe(),
         "postprocessors": [{"key": "MetadataParser", "when": "pre_process", "actions": [no_leading_dots]}],

@@ -90,9 +90,21 @@ def _is_hidden(path: Path, root: Path) -> bool:
 
 
 def _scan_folder(folder: Path) -> list[Path]:
+    """The media files under ``folder`` (hidden entries and subgen's own ``.subtitled`` copies left out); what
+    the scan cannot enter or read is logged with the reason, never skipped without a word."""
+
+    def unreadable(error: OSError) -> None:
+        log.warning("%s: folder skipped (%s); check its permissions", error.filename, error.strerror)
+
     found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
+        for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            log.warning(
+                "%s: linked folder not followed (it could loop); pass it as an input of its own", Path(dirpath) / name
+            )
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+        )
         for name in sorted(filenames):
             candidate = Path(dirpath) / name
             if not name.startswith(".") and is_media(candidate) and not is_subtitled_copy(candidate):
@@ -100,11 +112,26 @@ def _scan_folder(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _subfolders(folder: Path, names: list[str]) -> list[str]:
+    """The subfolders a scan enters, sorted: not hidden ones, and not links (logged: a link can loop)."""
+    entered = []
+    for name in sorted(n for n in names if not n.startswith(".")):
+        if (folder / name).is_symlink():
+            log.warning("%s: linked folder not followed (it could loop); pass it as an input of its own", folder / name)
+        else:
+            entered.append(name)
+    return entered
+
+
 def _read_list(list_file: Path) -> list[str]:
     try:
         lines = list_file.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise InputError(f"{list_file}: cannot read list file ({exc.strerror}); check the @path") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{list_file}: not a text list (byte {exc.start} is not UTF-8); write one path or URL per line as UTF-8"
+        ) from exc
     entries = []
     for line in lines:
         line = line.strip()
@@ -158,13 +185,21 @@ def expand_inputs(args: list[str]) -> list[MediaItem]:
     for arg in args:
         expanded = _expand_list(arg) if arg.startswith("@") and len(arg) > 1 else _expand_one(arg)
         for item in expanded:
-            key = item.url or (str(item.path.resolve()) if item.path and not item.problem else item.source)
+            key = item.url or (_identity(item.path) if item.path and not item.problem else item.source)
             if key in seen:
                 log.debug("skipping duplicate input %s", item.source)
                 continue
             seen.add(key)
             items.append(item)
     return items
+
+
+def _identity(path: Path) -> str:
+    """What makes two inputs the same file: the resolved path (the plain absolute one for a looping link)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):  # a symlink loop; the item then fails with its own reason
+        return os.path.abspath(path)
 
 
 def _expand_list(arg: str) -> list[MediaItem]:
@@ -175,6 +210,8 @@ def _expand_list(arg: str) -> list[MediaItem]:
         entries = _read_list(list_file)
     except InputError as exc:
         return [MediaItem(source=arg, problem=str(exc))]
+    if not entries:
+        return [MediaItem(source=arg, problem=f"{list_file}: the list names no inputs; add one path or URL per line")]
     items: list[MediaItem] = []
     for entry in entries:
         items.extend(_expand_one(entry))
