@@ -4,7 +4,7 @@ Importing this package registers every command (in the order ``--help`` lists th
 engines, torch and ffmpeg load only inside the commands that need them.
 """
 
-from subgen.cli import run, video, measure, info  # noqa: F401, I001  (registers the commands, in this order)
+from subgen.cli import run, video, measure, info, serve  # noqa: F401, I001  (registers the commands, in this order)
 from subgen.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,12 @@ class ServiceConfig:
     @classmethod
     def from_json(cls, text: str) -> ServiceConfig:
         """Settings written by ``to_json``."""
-        data = json.loads(text)
-        data["state_dir"] = Path(data["state_dir"])
+        data = {key: value for key, value in json.loads(text).items() if value is not None}
+        known = {f.name for f in fields(cls)}
+        if set(data) - known:
+            raise UsageError(f"unknown service settings: {', '.join(sorted(set(data) - known))}")
+        if "state_dir" in data:
+            data["state_dir"] = Path(data["state_dir"])
         data["allow_roots"] = tuple(Path(r) for r in data.get("allow_roots", ()))
         return cls(**data)
 
