@@ -91,7 +91,8 @@ class Service:
         path = spec.allowed_path(raw, self.config.allow_roots)
         options = dict(sub.options)
         if options.get("output_dir"):
-            target = spec.allowed_path(options["output_dir"], self.config.allow_roots, must_exist=False)
+            roots = self.config.allow_roots
+            target = spec.allowed_path(options["output_dir"], roots, must_exist=False, param="output_dir")
             options["output_dir"] = str(target)
         run = self.options(options)
         try:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+_PATH_TOKEN = re.compile(r"/t/[^/?\s]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with the token of ``/t/<token>/`` paths hidden."""
+    return _PATH_TOKEN.sub("/t/***", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,10 +27,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
         }
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
-            entry.update(zip(_ACCESS_FIELDS, record.args, strict=True))
-            entry["message"] = "{} {} {}".format(*record.args[1:3], record.args[4])
+            args = [redact(a) if isinstance(a, str) else a for a in record.args]
+            entry.update(zip(_ACCESS_FIELDS, args, strict=True))
+            entry["message"] = "{} {} {}".format(*args[1:3], args[4])
         else:
-            entry["message"] = record.getMessage()
+            entry["message"] = redact(record.getMessage())
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -18,7 +18,7 @@ from subgen.asr.engines.base import Engine
 from subgen.core.errors import SubgenError
 from subgen.core.events import AudioProgress, DownloadProgress, Event, ItemFinished, ItemStarted
 from subgen.core.options import OutputOptions, RunOptions
-from subgen.core.paths import atomic_write, split_language_suffix
+from subgen.core.paths import atomic_write, record_language, split_language_suffix
 from subgen.core.results import ItemResult, ItemStatus
 from subgen.pipeline.batch import Batch
 from subgen.pipeline.prepare import item_base, plan_passes
@@ -192,6 +192,7 @@ class JobRun:
                 continue
             target = base.with_name(f"{base.name}.{language}{suffix}")
             atomic_write(target, staged.read_text(encoding="utf-8"))
+            record_language(base, language)  # so the next run (CLI or service) knows these are its own
             published.append(str(target))
         return tuple(published)
 

@@ -4,7 +4,9 @@
   DNS name rebound to 127.0.0.1.
 - A state-changing request from another site's page (``Origin`` not this server) is refused.
 - With ``--token``, everything but ``/health`` needs ``Authorization: Bearer <token>``; browsers may send the
-  token as the password of HTTP Basic auth (the page, its media and its subtitle tracks then just work).
+  token as the password of HTTP Basic auth (the page, its media and its subtitle tracks then just work); clients
+  that cannot send headers (Bazarr's Whisper provider) put it in the path: ``/t/<token>/asr`` is ``/asr``. The
+  logs never show such a path's token.
 - A body larger than the upload limit gets 413: at once when ``Content-Length`` says so, else when the count
   passes it. The rest of a refused body is read and dropped (up to ``DRAIN_LIMIT``) so the client sees the answer.
 """
@@ -32,6 +34,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUBLIC = frozenset({"/health"})
+PATH_TOKEN = "/t/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SLACK = 1024 * 1024
 """Bytes a multipart body may carry beyond the file itself (boundaries, other fields)."""
@@ -57,12 +60,24 @@ class Guard:
             return
         headers = Headers(scope=scope)
         try:
+            scope = self.path_token(scope)
             self.check(scope, headers)
         except SubgenError as exc:
             await _drain(receive)
             await error_response(exc)(scope, receive, send)
             return
         await _Limited(self.app, self.limit, _too_large(self.config))(scope, receive, send)
+
+    def path_token(self, scope: Scope) -> Scope:
+        """A ``/t/<token>/...`` request as the plain path, marked authorized; a wrong path token is refused."""
+        path: str = scope["path"]
+        if not path.startswith(PATH_TOKEN):
+            return scope
+        given, _, rest = path.removeprefix(PATH_TOKEN).partition("/")
+        if not self.config.token or not hmac.compare_digest(given.encode(), self.config.token.encode()):
+            raise Unauthorized("wrong token in the path")
+        plain = "/" + rest
+        return {**scope, "path": plain, "raw_path": plain.encode(), "subgen.authorized": True}
 
     def check(self, scope: Scope, headers: Headers) -> None:
         """Raise the first reason to refuse the request before the app sees it."""
@@ -72,7 +87,8 @@ class Guard:
         origin = headers.get("origin")
         if scope["method"] in UNSAFE and origin and urlsplit(origin).netloc != host:
             raise Forbidden(f"cross-site request from {origin} refused")
-        if self.config.token and scope["path"] not in PUBLIC and not self._authorized(headers):
+        authorized = scope.get("subgen.authorized") or scope["path"] in PUBLIC or self._authorized(headers)
+        if self.config.token and not authorized:
             raise Unauthorized("missing or wrong token: send 'Authorization: Bearer <token>'")
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self.limit:

@@ -163,20 +163,20 @@ def inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def allowed_path(raw: str, roots: tuple[Path, ...], *, must_exist: bool = True) -> Path:
+def allowed_path(raw: str, roots: tuple[Path, ...], *, must_exist: bool = True, param: str = "path") -> Path:
     """``raw`` (absolute, or relative to the first root) with symlinks and ``..`` resolved, if it lies inside a
     root; ``Forbidden`` otherwise, ``NotFound`` when ``must_exist`` and it does not."""
     if not roots:
-        raise Forbidden("server-side paths are switched off; start the server with --allow-root DIR", param="path")
+        raise Forbidden("server-side paths are switched off; start the server with --allow-root DIR", param=param)
     if not raw or "\x00" in raw:
-        raise BadRequest("path must be a non-empty path", param="path")
+        raise BadRequest(f"{param} must be a non-empty path", param=param)
     given = Path(raw).expanduser()
     candidate = given if given.is_absolute() else roots[0] / given
     resolved = Path(os.path.realpath(candidate))
     if not inside(resolved, roots):
-        raise Forbidden(f"{raw}: outside the folders this server may read (--allow-root)", param="path")
+        raise Forbidden(f"{raw}: outside the folders this server may use (--allow-root)", param=param)
     if must_exist and not resolved.exists():
-        raise NotFound(f"{raw}: no such file or folder under the allowed roots", param="path")
+        raise NotFound(f"{raw}: no such file or folder under the allowed roots", param=param)
     return resolved
 
 

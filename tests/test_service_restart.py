@@ -1,0 +1,59 @@
+"""Crash and restart: the server is killed (SIGKILL) with one job running and two queued, then started again on
+the same state folder. Every job finishes, none twice, and the job finished before the crash keeps its result.
+The server decodes with ``FakeEngine`` (a gate holds the running job in its decode until the crash)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.service.harness import start_server, upload
+from tests.service.media import variants
+
+
+def _results(client, job_id: str) -> dict[str, str]:
+    return {fmt: client.get(f"/v1/jobs/{job_id}/result", params={"format": fmt}).text for fmt in ("srt", "json")}
+
+
+def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_clip, tmp_path):
+    state = tmp_path / "state"
+    clips = variants(speech_clip, tmp_path / "media", 4)
+    first = start_server(state)
+    client = first.client()
+    finished = upload(client, clips[0], {"format": "srt,vtt"}).json()["id"]
+    assert first.wait_job(finished)["state"] == "done"
+    before = _results(client, finished)
+    running = upload(client, clips[1], {"initial_prompt": "gate:restart"}).json()["id"]
+    first.wait_job(running, lambda job: job["state"] == "running" and job["stage"] == "decoding")
+    queued = [upload(client, clip, {"initial_prompt": "gate:restart"}).json()["id"] for clip in clips[2:]]
+    assert [client.get(f"/v1/jobs/{j}").json()["state"] for j in queued] == ["queued", "queued"]
+
+    first.kill()
+    first.open_gate("restart")
+    second = start_server(state)
+    client = second.client()
+    resumed = [second.wait_job(job_id) for job_id in (running, *queued)]
+
+    assert [job["state"] for job in resumed] == ["done", "done", "done"]
+    assert [(job["runs"], job["decodes"]) for job in resumed] == [(2, 1), (1, 1), (1, 1)], "each decoded once"
+    listed = client.get("/v1/jobs", params={"limit": 100}).json()["data"]
+    assert sorted(job["id"] for job in listed) == sorted([finished, running, *queued]), "no job lost or doubled"
+    kept = client.get(f"/v1/jobs/{finished}").json()
+    assert (kept["state"], kept["runs"], kept["decodes"]) == ("done", 1, 1)
+    assert _results(client, finished) == before, "the finished result survived the crash unchanged"
+    for job in resumed:
+        assert [item["status"] for item in job["items"]] == ["ok"]
+        out = state / "jobs" / job["id"] / "out"
+        stem = Path(job["source"]).stem
+        files = sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+        assert files == [f"{stem}.en.json", f"{stem}.en.srt"], "one set of outputs, no half-written temp files"
+        assert not list(out.rglob("*.subgen-tmp*"))
+        assert json.loads(client.get(f"/v1/jobs/{job['id']}/result", params={"format": "json"}).text)["cues"]
+    interrupted = [line for line in second.log_lines() if "was interrupted" in line]
+    assert len(interrupted) == 1 and running in interrupted[0]
+    second.stop()
+    print(
+        f"\nrestart: killed with 1 running + 2 queued; after restart {len(resumed)} of {len(resumed)} done, "
+        f"decodes {[job['decodes'] for job in resumed]}, runs {[job['runs'] for job in resumed]}, "
+        "finished result unchanged"
+    )
