@@ -231,8 +231,11 @@ def _decode_args(path: Path, target: str, loglevel: str = "error", track: int = 
     """ffmpeg arguments that decode ``path``'s audio stream ``track`` (0-based) to 16 kHz mono f32le at ``target``."""
     import ffmpeg
 
-    stream = ffmpeg.input(ffmpeg_arg(path)).output(
-        target,
+    # ffmpeg-python hashes its arguments as UTF-8: the paths (which may hold undecodable bytes of a file name)
+    # go in as placeholders and are put back into the finished argument list.
+    placeholders = {"subgen-input": ffmpeg_arg(path), "subgen-output": target}
+    stream = ffmpeg.input("subgen-input").output(
+        "subgen-output",
         format="f32le",
         acodec="pcm_f32le",
         ac=1,
@@ -245,7 +248,8 @@ def _decode_args(path: Path, target: str, loglevel: str = "error", track: int = 
         sn=None,
         dn=None,
     )
-    return ["-loglevel", loglevel, "-nostats", *stream.compile(cmd="ffmpeg")[1:]]
+    args = [placeholders.get(arg, arg) for arg in stream.compile(cmd="ffmpeg")[1:]]
+    return ["-loglevel", loglevel, "-nostats", *args]
 
 
 def _failure(path: Path, stderr: bytes, directory: Path) -> MediaError:

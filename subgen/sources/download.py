@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from subgen.audio.media import ffmpeg_exe, probe
 from subgen.core.errors import DownloadError, MediaError
@@ -19,6 +21,7 @@ from subgen.core.paths import atomic_write
 from subgen.sources.inputs import MediaItem
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Byte-limited title (255-byte file names leave room for ".subtitled", ".<lang>.srt" and temp suffixes).
 OUTPUT_TEMPLATE = "%(title).150B [%(id)s].%(ext)s"
@@ -185,17 +188,21 @@ def download(
     if done := archive.by_url(url, video):
         log.info("%s: already downloaded as %s", display_url(url), done.name)
         return done
+    guard = _StallGuard(stall)
+    params = _download_params(target_dir, _progress_hook(url, on_event, guard), video)
+
+    def fetch() -> tuple[Path, str | None]:
+        with yt_dlp.YoutubeDL(params) as ydl:
+            return _fetch(ydl, url, info, archive, video)
+
     try:
-        with yt_dlp.YoutubeDL(_download_params(target_dir, _progress_hook(url, on_event, stall), video)) as ydl:
-            path, key = _fetch(ydl, url, info, archive, video)
+        path, key = guard.watch(fetch)
     except DownloadStalled as exc:
         raise DownloadError(
             f"{display_url(url)}: download {exc} (less than {STALL_BYTES // 1024} KiB in {stall:g} s); "
             "the server is too slow or stuck, try again later"
         ) from exc
     except yt_dlp.utils.YoutubeDLError as exc:
-        if isinstance(getattr(exc, "exc_info", None), tuple) and isinstance(exc.exc_info[1], DownloadStalled):
-            raise DownloadError(f"{display_url(url)}: download {exc.exc_info[1]}; try again later") from exc
         raise DownloadError(_failure(url, "download", exc)) from exc
     if not path.is_file():
         raise DownloadError(f"{display_url(url)}: yt-dlp reported success but wrote no file; run again to retry")
@@ -203,40 +210,63 @@ def download(
     return path
 
 
-
-
 class DownloadStalled(Exception):
-    """Raised inside yt-dlp's progress hook to abandon a download that barely moves."""
+    """A download that brought too few bytes for too long."""
 
 
 @dataclass
 class _StallGuard:
-    """Watches the bytes a download brings and gives up when too few arrive in ``seconds``."""
+    """Watches the bytes a download brings; ``watch`` gives up on one that stalls.
+
+    yt-dlp reads a block at a time and reports after each, so a server that trickles bytes blocks inside a read
+    for minutes: the download therefore runs on a worker thread, and the caller stops waiting when no
+    ``STALL_BYTES`` arrived for ``seconds`` (the abandoned thread ends when its connection does, and what it
+    leaves is a ``.part`` file, never a finished download).
+    """
 
     seconds: float
     mark_time: float = field(default_factory=time.monotonic)
     mark_bytes: float = 0.0
 
-    def check(self, done: float) -> None:
-        now = time.monotonic()
-        if now - self.mark_time < self.seconds:
-            return
-        if done - self.mark_bytes < STALL_BYTES:
-            raise DownloadStalled(
-                f"stalled: {done - self.mark_bytes:.0f} bytes in the last {now - self.mark_time:.0f} s"
-            )
-        self.mark_time, self.mark_bytes = now, done
+    def note(self, done: float) -> None:
+        """Record progress: ``done`` bytes downloaded so far."""
+        if done - self.mark_bytes >= STALL_BYTES or done < self.mark_bytes:
+            self.mark_time, self.mark_bytes = time.monotonic(), done
+
+    def watch(self, work: Callable[[], T]) -> T:
+        """``work()``'s result (or its exception), unless it stalls first: then ``DownloadStalled``."""
+        outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+        def run() -> None:
+            try:
+                outcome.put((True, work()))
+            except BaseException as exc:  # handed to the waiting caller
+                outcome.put((False, exc))
+
+        threading.Thread(target=run, name="subgen-download", daemon=True).start()
+        self.mark_time = time.monotonic()
+        while True:
+            try:
+                ok, value = outcome.get(timeout=min(1.0, self.seconds / 4))
+            except queue.Empty:
+                idle = time.monotonic() - self.mark_time
+                if idle > self.seconds:
+                    raise DownloadStalled(
+                        f"stalled: {self.mark_bytes:.0f} bytes, then nothing for {idle:.0f} s"
+                    ) from None
+                continue
+            if ok:
+                return value
+            raise value
 
 
-def _progress_hook(url: str, on_event: EventFn | None, stall: float) -> Callable[[dict], None]:
-    """yt-dlp's progress dicts as typed ``DownloadProgress`` events (the dicts stay inside this module), with a
-    guard against downloads that stall."""
-    guard = _StallGuard(stall)
+def _progress_hook(url: str, on_event: EventFn | None, guard: _StallGuard) -> Callable[[dict], None]:
+    """yt-dlp's progress dicts as typed ``DownloadProgress`` events (the dicts stay inside this module); progress
+    also feeds the stall guard."""
 
     def hook(status: dict) -> None:
         done = float(status.get("downloaded_bytes") or 0)
-        if status.get("status") == "downloading":
-            guard.check(done)
+        guard.note(done)
         if on_event is not None:
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             on_event(DownloadProgress(done, total, display_url(url)))
