@@ -286,7 +286,7 @@ def test_cli_run_burn_on_a_page_downloads_the_picture_once_and_extracts_once(ser
     argv = ["--quiet", "run", server.url("single.html"), "--model", "tiny.en", "--burn", "-o", str(out)]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
-    [video] = out.glob("*.subtitled.mp4")
+    [video] = out.glob("*.burned.mp4")
     assert probe(video).video_streams == 1 and video.name.startswith("escaped")
     assert server.gets["/single.html"] - page_gets == 1, "the page was extracted more than once"
     assert server.gets["/clip.mp4"] - clip_gets == 1

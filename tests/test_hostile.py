@@ -390,3 +390,66 @@ def test_11_a_full_disk_is_named_not_conversion_failed(tmp_path):
 def test_options_are_checked_in_the_api_too():
     with pytest.raises(UsageError, match="--beam-size must be between 1 and 20"):
         TranscribeOptions(beam_size=100000)
+
+
+# ---------------------------------------------------------------- 10: video
+
+
+@pytest.fixture
+def short_video(tmp_path: Path) -> Path:
+    from conftest import ffmpeg
+
+    video = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=160x90:r=10", "-f", "lavfi", "-i", "sine=f=300", "-t", "2",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video))  # fmt: skip
+    return video
+
+
+def _srt_file(path: Path, *cues: tuple[float, float, str]) -> Path:
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    path.write_text("\n".join(f"{n}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for n, (a, b, text) in enumerate(cues, 1)),
+                    encoding="utf-8")  # fmt: skip
+    return path
+
+
+def test_10_burn_then_embed_on_one_file_both_act(short_video, tmp_path):
+    subs = _srt_file(tmp_path / "clip.en.srt", (0.2, 1.5, "Hello"))
+    burned = CliRunner().invoke(app, ["burn", str(short_video), str(subs)])
+    embedded = CliRunner().invoke(app, ["embed", str(short_video), str(subs)])
+    assert burned.exit_code == 0 and embedded.exit_code == 0, (burned.stderr, embedded.stderr)
+    assert burned.stdout.strip() == str(tmp_path / "clip.burned.mp4")
+    assert embedded.stdout.strip() == str(tmp_path / "clip.subtitled.mp4") and "exists" not in embedded.stderr
+    assert (tmp_path / "clip.burned.mp4").is_file() and (tmp_path / "clip.subtitled.mp4").is_file()
+
+
+def test_10_cues_past_the_video_end_are_clipped_not_refused(short_video, tmp_path):
+    from subgen.audio.media import probe
+    from subgen.subtitles.io import read_cues
+
+    subs = _srt_file(tmp_path / "clip.en.srt", (0.2, 1.0, "Inside"), (1.5, 9.0, "Runs past the end"), (5, 6, "After"))
+    result = CliRunner().invoke(app, ["embed", str(short_video), str(subs)])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "clip.subtitled.mp4"
+    assert probe(out).subtitle_languages == ("eng",)
+    back = tmp_path / "back.srt"
+    from conftest import ffmpeg
+
+    ffmpeg("-i", str(out), "-map", "0:s:0", str(back))
+    cues = read_cues(back)
+    assert [c.lines for c in cues] == [("Inside",), ("Runs past the end",)]
+    assert cues[-1].end <= probe(short_video).duration + 0.05
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "no cues to burn in"), ("meeting notes, not subtitles\n" * 3, "not valid SubRip")],
+)
+def test_10_burning_something_that_is_not_subtitles_fails(short_video, tmp_path, content, message):
+    subs = tmp_path / "notes.srt"
+    subs.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["burn", str(short_video), str(subs)])
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "clip.burned.mp4").exists()

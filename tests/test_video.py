@@ -120,7 +120,7 @@ def test_burn_works_on_any_file_name(name: str, clip: Path, tmp_path: Path):
     subs = _srt(tmp_path / f"{name}.en.srt")
     result = _invoke("burn", str(video), str(subs))
     assert result.exit_code == 0, result.output
-    out = tmp_path / f"{name}.subtitled.mp4"
+    out = tmp_path / f"{name}.burned.mp4"
     assert result.stdout.strip() == str(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([video.name, subs.name, out.name])
     top, bottom = _bands(out, clip)
@@ -128,7 +128,7 @@ def test_burn_works_on_any_file_name(name: str, clip: Path, tmp_path: Path):
 
 
 def test_burn_keeps_resolution_frame_rate_duration_and_copies_the_audio(clip: Path, tmp_path: Path):
-    out = tmp_path / "clip.subtitled.mp4"
+    out = tmp_path / "clip.burned.mp4"
     assert _invoke("burn", str(clip), str(_srt(tmp_path / "clip.srt")), "-o", str(tmp_path)).exit_code == 0
     source, burnt = probe(clip), probe(out)
     assert _size(out) == (W, H) and burnt.fps == source.fps == 10
@@ -146,7 +146,7 @@ def test_position_top_and_styling(clip: Path, tmp_path: Path):
     subs = _srt(tmp_path / "s.srt")
     top_out = tmp_path / "top"
     assert _invoke("burn", str(clip), str(subs), "--position", "top", "-o", str(top_out)).exit_code == 0
-    top, bottom = _bands(top_out / "clip.subtitled.mp4", clip)
+    top, bottom = _bands(top_out / "clip.burned.mp4", clip)
     assert top > 0.005 and bottom == 0.0, (top, bottom)
 
     big = tmp_path / "big"
@@ -154,10 +154,10 @@ def test_position_top_and_styling(clip: Path, tmp_path: Path):
     assert _invoke("burn", str(clip), str(subs), "-o", str(big), *styled).exit_code == 0
     small = tmp_path / "small"
     assert _invoke("burn", str(clip), str(subs), "-o", str(small)).exit_code == 0
-    _, bottom_big = _bands(big / "clip.subtitled.mp4", clip)
-    _, bottom_small = _bands(small / "clip.subtitled.mp4", clip)
+    _, bottom_big = _bands(big / "clip.burned.mp4", clip)
+    _, bottom_small = _bands(small / "clip.burned.mp4", clip)
     assert bottom_big > 2 * bottom_small
-    pixel = _frame(big / "clip.subtitled.mp4")[-H // 3 :].reshape(-1, 3)
+    pixel = _frame(big / "clip.burned.mp4")[-H // 3 :].reshape(-1, 3)
     yellow = (pixel[:, 0] > 180) & (pixel[:, 1] > 180) & (pixel[:, 2] < 90)
     assert yellow.sum() > 50, "PrimaryColour=&H0000FFFF (yellow) from --ass-style was not applied"
 
@@ -170,8 +170,8 @@ def test_an_ass_file_is_burnt_with_its_own_style(clip: Path, tmp_path: Path):
     ass = tmp_path / "top.ass"
     ass.write_text(render([Cue(0.2, 2.8, ("From ASS",))], SubtitleStyle(position="top")), encoding="utf-8")
     assert _invoke("burn", str(clip), str(ass)).exit_code == 0
-    top, bottom = _bands(clip.parent / "clip.subtitled.mp4", clip)
-    (clip.parent / "clip.subtitled.mp4").unlink()
+    top, bottom = _bands(clip.parent / "clip.burned.mp4", clip)
+    (clip.parent / "clip.burned.mp4").unlink()
     assert top > 0.005 and bottom == 0.0
 
 
@@ -195,7 +195,7 @@ def test_cjk_text_renders_real_glyphs_with_fonts_dir(clip: Path, tmp_path: Path)
         args = ["--fonts-dir", str(fonts), "--font-size", "32", "-o", str(out_dir)]
         result = _invoke("burn", str(clip), str(subs), *args)
         assert result.exit_code == 0, result.output
-        frame, source = _frame(out_dir / "clip.subtitled.mp4"), _frame(clip)
+        frame, source = _frame(out_dir / "clip.burned.mp4"), _frame(clip)
         assert _changed(frame[-H // 3 :], source[-H // 3 :]) > 0.01, f"{line} left no text"
         crops.append(frame[-H // 3 :])
     assert _changed(crops[0], crops[1]) > 0.01, "both lines rendered alike: missing glyphs (tofu) instead of text"
@@ -233,7 +233,7 @@ def test_missing_libass_is_reported_before_encoding(clip: Path, tmp_path: Path, 
     message = " ".join(result.output.split())
     assert str(ffmpeg_without_libass) in message and "libass" in message
     assert "apt-get install ffmpeg" in message and "imageio_ffmpeg" in message
-    assert not list(tmp_path.glob("*subtitled*")) and not list(tmp_path.glob(".*"))
+    assert not list(tmp_path.glob("*burned*")) and not list(tmp_path.glob(".*"))
 
 
 def test_burn_of_a_file_without_video_fails_cleanly(tmp_path: Path):
@@ -241,7 +241,7 @@ def test_burn_of_a_file_without_video_fails_cleanly(tmp_path: Path):
     ffmpeg("-f", "lavfi", "-i", "sine=f=440", "-t", "2", "-c:a", "aac", str(audio))
     result = _invoke("burn", str(audio), str(_srt(tmp_path / "talk.srt")))
     assert result.exit_code == 1 and "no video stream" in result.output
-    assert not list(tmp_path.glob("*subtitled*"))
+    assert not list(tmp_path.glob("*burned*"))
 
 
 # ---------------------------------------------------------------- soft subtitle tracks
@@ -322,8 +322,9 @@ def test_run_burn_writes_a_subtitled_copy_and_reruns_skip_it(cards_clip: Path, t
     out = tmp_path / "out"
     args = ["-q", "run", str(cards_clip), "--model", "tiny.en", "--burn", "-o", str(out), "-f", "srt,ass"]
     assert _invoke(*args).exit_code == 0
-    video = out / "cards.subtitled.mp4"
-    assert sorted(p.name for p in out.iterdir()) == ["cards.en.ass", "cards.en.srt", "cards.subtitled.mp4"]
+    video = out / "cards.burned.mp4"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".subgen-languages.json", "cards.burned.mp4", "cards.en.ass", "cards.en.srt"]
     assert "Style: Default,Arial,20," in (out / "cards.en.ass").read_text(encoding="utf-8")
     info = probe(video)
     assert (info.video_streams, info.audio_streams) == (1, 1)

@@ -98,6 +98,32 @@ TracksOpt = Annotated[
     str | None, typer.Option(help="Subtitle passes: original, en (translation) or both, e.g. original,en.")
 ]
 
+# ---------------------------------------------------------------- on a Ray cluster (run --ray)
+
+RayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ray",
+        help="Run the batch on Ray: the cluster in RAY_ADDRESS or one running here, else a new local Ray "
+        "(needs the optional ray extra of subgen-batch).",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None, typer.Option(help="Ray cluster to run on, e.g. 10.0.0.5:6379 or ray://head:10001 (implies --ray).")
+]
+RayActorsOpt = Annotated[
+    int | None,
+    typer.Option(help="Decoder actors on Ray, each holding one engine (default: one per GPU, else one per node)."),
+]
+RayGpusOpt = Annotated[
+    float | None,
+    typer.Option(help="GPUs per decoder actor on Ray (default: 1 if the cluster has GPUs and --device is not cpu)."),
+]
+RayCpusOpt = Annotated[
+    float | None,
+    typer.Option(help="CPUs reserved per decoder actor on Ray (default: 1, less where the CPU tasks need room)."),
+]
+
 # ---------------------------------------------------------------- files written
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Comma list of srt, vtt, json, txt, ass.")]
@@ -109,7 +135,7 @@ DownloadDirOpt = Annotated[
     Path | None, typer.Option(help="Where URL downloads go (default: output dir or the current folder).")
 ]
 OverwriteOpt = Annotated[
-    bool, typer.Option(help="Redo items whose outputs exist (subtitles, or <stem>.subtitled.<ext>).")
+    bool, typer.Option(help="Redo items whose outputs exist (subtitles, or the .subtitled or .burned video copy).")
 ]
 ReportOpt = Annotated[Path | None, typer.Option(help="Also write the run summary as JSON here.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -137,7 +163,7 @@ EvalLanguageOpt = Annotated[str | None, typer.Option(help="Normalizer language (
 
 # ---------------------------------------------------------------- subtitles into the video (run, burn, embed)
 
-BurnOpt = Annotated[bool, typer.Option(help="Also write <stem>.subtitled.<ext> with the subtitles burnt in.")]
+BurnOpt = Annotated[bool, typer.Option(help="Also write <stem>.burned.<ext> with the subtitles burnt in.")]
 EmbedOpt = Annotated[
     bool, typer.Option(help="Also write <stem>.subtitled.<ext> with the subtitles as a soft track (no re-encode).")
 ]

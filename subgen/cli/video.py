@@ -55,7 +55,7 @@ def burn_command(
     fonts_dir: FontsDirOpt = None,
     crf: CrfOpt = 18,
 ) -> None:
-    """Render SUBTITLES into VIDEO's picture as <stem>.subtitled.<ext> (video re-encoded, audio copied)."""
+    """Render SUBTITLES into VIDEO's picture as <stem>.burned.<ext> (video re-encoded, audio copied)."""
     params = dict(locals())  # the style flags are named like the SubtitleStyle fields they fill
     from subgen.video import mux
 
@@ -70,7 +70,7 @@ def _burn_target(video: Path, subtitles: Path, output_dir: Path | None) -> Path:
     from subgen.video import mux
 
     _check_files(video, subtitles)
-    target = _subtitled_target(video, output_dir, mux.burn_suffix(video))
+    target = mux.burned_path(_base(video, output_dir), video)
     mux.check_burn_support(target.suffix.lower())
     return target
 
@@ -94,11 +94,15 @@ def embed_command(
     _finish(partial(mux.embed, video, tracks, target, replace_languages=in_place), target, overwrite or in_place)
 
 
+def _base(video: Path, output_dir: Path | None) -> Path:
+    """The output path without extension: beside ``video``, or in ``output_dir``."""
+    return (output_dir / video.stem) if output_dir is not None else video.with_suffix("")
+
+
 def _subtitled_target(video: Path, output_dir: Path | None, suffix: str) -> Path:
     from subgen.video.mux import subtitled_path
 
-    base = (output_dir / video.stem) if output_dir is not None else video.with_suffix("")
-    return subtitled_path(base, suffix)
+    return subtitled_path(_base(video, output_dir), suffix)
 
 
 def _finish(action: Callable[[], Path], target: Path, overwrite: bool) -> None:

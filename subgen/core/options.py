@@ -269,7 +269,7 @@ class VideoOptions:
 
     def __post_init__(self) -> None:
         if self.burn and self.embed:
-            raise UsageError("--burn and --embed both write <stem>.subtitled.<ext>; choose one")
+            raise UsageError("--burn and --embed each write a copy of the video; choose one per run")
         if self.in_place and not self.embed:
             raise UsageError("--in-place only applies to --embed (burning in re-encodes the picture)")
         if self.fonts_dir is not None and not self.fonts_dir.is_dir():

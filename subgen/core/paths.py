@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 TEMP_MARK = ".subgen-tmp"
 SUBTITLED = "subtitled"
-"""The infix of burn-in and embed outputs: ``<stem>.subtitled.<ext>``."""
+"""The infix of soft-track outputs (``--embed``): ``<stem>.subtitled.<ext>``."""
+BURNED = "burned"
+"""The infix of burn-in outputs (``--burn``): ``<stem>.burned.<ext>``; apart from embeds, so neither hides the other."""
 
 
 def display(text: str | os.PathLike[str]) -> str:

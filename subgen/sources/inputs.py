@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subgen.core.errors import InputError
-from subgen.core.paths import SUBTITLED
+from subgen.core.paths import BURNED, SUBTITLED
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,9 @@ def is_media(path: Path) -> bool:
 
 
 def is_subtitled_copy(path: Path) -> bool:
-    """True for subgen's own ``<stem>.subtitled.<ext>`` outputs, which folder and glob scans leave out."""
-    return path.stem.endswith("." + SUBTITLED)
+    """True for subgen's own ``<stem>.subtitled.<ext>`` and ``<stem>.burned.<ext>`` outputs, which folder and glob
+    scans leave out."""
+    return path.stem.endswith(("." + SUBTITLED, "." + BURNED))
 
 
 def _is_hidden(path: Path, root: Path) -> bool:

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -19,8 +20,8 @@ from subgen.audio import media
 from subgen.core.errors import MediaError
 from subgen.core.languages import iso639_2, language_name
 from subgen.core.options import RunOptions, SubtitleStyle, VideoOptions
-from subgen.core.paths import SUBTITLED, TEMP_MARK, split_language_suffix
-from subgen.core.types import Transcript
+from subgen.core.paths import BURNED, SUBTITLED, TEMP_MARK, split_language_suffix
+from subgen.core.types import Cue, Transcript
 from subgen.subtitles.ass import render as render_ass
 from subgen.subtitles.io import read_cues, visible
 from subgen.subtitles.writers import WRITERS, Document
@@ -40,8 +41,13 @@ _DURATION_SLACK = 0.5
 
 
 def subtitled_path(base: Path, suffix: str) -> Path:
-    """``<base>.subtitled<suffix>``: ``base`` is the output path without extension (``talk`` for talk.mp4)."""
+    """``<base>.subtitled<suffix>``, a soft-track copy: ``base`` is the output path without extension."""
     return base.with_name(f"{base.name}.{SUBTITLED}{suffix}")
+
+
+def burned_path(base: Path, source: Path) -> Path:
+    """``<base>.burned<ext>``, a burn-in copy, in the container ``burn_suffix`` picks for ``source``."""
+    return base.with_name(f"{base.name}.{BURNED}{burn_suffix(source)}")
 
 
 def burn_suffix(source: Path) -> str:
@@ -161,6 +167,7 @@ def _duration_differs(written: float | None, source: float | None) -> bool:
 def burn(video: Path, subtitles: Path, out: Path, options: VideoOptions) -> Path:
     """Render ``subtitles`` into the picture of ``video`` as ``out``: video re-encoded, audio copied."""
     source = _video_source(video)
+    _check_has_cues(subtitles)
     check_burn_support(out.suffix.lower())
     with tempfile.TemporaryDirectory(prefix="subgen-burn-") as work, _atomic_output(out, video) as tmp:
         workdir = Path(work)
@@ -192,6 +199,12 @@ def _stage_script(subtitles: Path, target: Path, style: SubtitleStyle) -> None:
         shutil.copyfile(subtitles, target)
         return
     target.write_text(render_ass(visible(read_cues(subtitles)), style), encoding="utf-8")
+
+
+def _check_has_cues(subtitles: Path) -> None:
+    """A file to burn must show something: one without cues (or not subtitles at all) is an error, not a copy."""
+    if not visible(read_cues(subtitles)):
+        raise MediaError(f"{subtitles}: no cues to burn in; pass a subtitle file with text (srt, vtt, ass or json)")
 
 
 def _stage_fonts(fonts_dir: Path | None, workdir: Path) -> bool:
@@ -249,7 +262,9 @@ def embed(video: Path, tracks: list[Track], out: Path, *, replace_languages: boo
     dropped = [i for i, lang in enumerate(source.subtitle_languages) if replace_languages and lang in new_tags]
     kept = len(source.subtitle_languages) - len(dropped)
     with tempfile.TemporaryDirectory(prefix="subgen-embed-") as work, _atomic_output(out, video) as tmp:
-        inputs = [_track_input(track, Path(work) / f"track{n}.srt") for n, track in enumerate(tracks)]
+        inputs = [
+            _track_input(track, Path(work) / f"track{n}.srt", source.duration) for n, track in enumerate(tracks)
+        ]
         args = ["-y", "-loglevel", "error", "-i", media.ffmpeg_arg(video)]
         for path in inputs:
             args += ["-i", media.ffmpeg_arg(path)]
@@ -279,13 +294,24 @@ def _with_cues(tracks: list[Track]) -> list[Track]:
     return kept
 
 
-def _track_input(track: Track, fallback: Path) -> Path:
-    """The file ffmpeg reads for a track: srt, vtt and ass directly; anything else (subgen JSON) as SRT."""
-    if track.path.suffix.lower() in _DIRECT_INPUTS:
-        return track.path
+def _track_input(track: Track, fallback: Path, duration: float | None) -> Path:
+    """The file ffmpeg reads for a track: srt, vtt and ass directly; anything else (subgen JSON), or a file with
+    cues past the video's end (which the muxer refuses), as SRT with those cues clipped to the video."""
     cues = visible(read_cues(track.path))
-    fallback.write_text(WRITERS["srt"].render(Document(cues, Transcript("", (), 0.0, ""))), encoding="utf-8")
+    inside = clip_cues(cues, duration)
+    if track.path.suffix.lower() in _DIRECT_INPUTS and inside == cues:
+        return track.path
+    if inside != cues:
+        log.warning("%s: cues after the video's end (%.1f s) were clipped or dropped", track.path, duration)
+    fallback.write_text(WRITERS["srt"].render(Document(inside, Transcript("", (), 0.0, ""))), encoding="utf-8")
     return fallback
+
+
+def clip_cues(cues: tuple[Cue, ...], duration: float | None) -> tuple[Cue, ...]:
+    """The cues that start before ``duration``, each ending at the latest there (all of them when unknown)."""
+    if duration is None:
+        return cues
+    return tuple(replace(c, end=min(c.end, duration)) for c in cues if c.start < duration - 0.001)
 
 
 def _track_args(tracks: list[Track], codecs: list[str], tags: list[str], first: int, matroska: bool) -> list[str]:
@@ -341,7 +367,7 @@ def subtitled_video(options: RunOptions, source: Path, base: Path, tracks: list[
         log.warning("%s: no speech was subtitled, so no video was written", source)
         return None, False
     if options.video.burn:
-        out = subtitled_path(base, burn_suffix(source))
+        out = burned_path(base, source)
         if out.is_file() and not options.output.overwrite:
             log.info("%s: %s exists, skipping (use --overwrite to redo)", source, out.name)
             return out, False
