@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from subgen import api
@@ -453,3 +455,48 @@ def test_10_burning_something_that_is_not_subtitles_fails(short_video, tmp_path,
     result = CliRunner().invoke(app, ["burn", str(short_video), str(subs)])
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "clip.burned.mp4").exists()
+
+
+# ---------------------------------------------------------------- random names and bytes
+
+_NAME = st.text(
+    alphabet=st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)), min_size=1, max_size=40
+).filter(lambda n: n not in (".", "..") and not n.startswith("."))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    names=st.lists(_NAME, min_size=1, max_size=3, unique_by=lambda n: n.casefold()),
+    blobs=st.lists(st.binary(max_size=3000), min_size=3, max_size=3),
+    # A list's lines stay inside the test's folder (a random "/" line would scan the whole disk): undecodable
+    # bytes, or names relative to the list.
+    listing=st.one_of(
+        st.binary(max_size=300).map(lambda b: b"\xff" + b),
+        st.lists(_NAME, max_size=4).map(lambda names: "\n".join(names).encode("utf-8", "surrogateescape")),
+    ),
+    ext=st.sampled_from([".mp4", ".wav", ".mkv", ".mp3"]),
+)
+def test_random_names_and_bytes_never_crash_or_litter(speech_clip, engines, tmp_path_factory, names, blobs, listing,
+                                                     ext):  # fmt: skip
+    root = tmp_path_factory.mktemp("random")
+    folder = root / "in"
+    folder.mkdir()
+    shutil.copy(speech_clip, folder / "good.mp4")
+    made = []
+    for name, blob in zip(names, blobs, strict=False):
+        path = folder / f"{name}{ext}"
+        if path.name == "good.mp4" or len(os.fsencode(path.name)) > 255:
+            continue
+        path.write_bytes(blob)
+        made.append(path)
+    (root / "list.txt").write_bytes(listing)
+    before = files_under(root)
+    outcome = run(str(folder), f"@{root / 'list.txt'}")
+    outcome.assert_clean()
+    assert outcome.exit_code in (0, 1), outcome.stderr
+    after = files_under(root)
+    added = after - before
+    assert "in/good.en.srt" in added, outcome.stderr
+    allowed = {"in/.subgen-languages.json"} | {f"in/{p.stem}.en.srt" for p in made}
+    assert added <= allowed | {"in/good.en.srt"}, added - allowed
+    assert not [n for n in after if n.endswith(".subgen-tmp")]
