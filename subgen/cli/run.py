@@ -47,6 +47,11 @@ from subgen.cli.options import (
     PositionOpt,
     Preset,
     PresetOpt,
+    RayActorsOpt,
+    RayAddressOpt,
+    RayCpusOpt,
+    RayGpusOpt,
+    RayOpt,
     ReportOpt,
     Task,
     TaskOpt,
@@ -64,6 +69,7 @@ from subgen.core.options import DEFAULT_MODEL, WINDOW_SECONDS, RunOptions, Trans
 from subgen.core.results import ItemResult, ItemStatus
 
 if TYPE_CHECKING:
+    from subgen.distributed import RayOptions
     from subgen.pipeline.batch import Batch
     from subgen.pipeline.report import RunReport
     from subgen.sources.inputs import MediaItem
@@ -111,6 +117,11 @@ def run(
     ass_style: AssStyleOpt = None,
     fonts_dir: FontsDirOpt = None,
     crf: CrfOpt = 18,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    ray_actors: RayActorsOpt = None,
+    ray_gpus: RayGpusOpt = None,
+    ray_cpus: RayCpusOpt = None,
 ) -> None:
     """Transcribe INPUTS and write subtitles next to each one (or under --output-dir)."""
     params = dict(locals())  # the parameters are named like the option fields they fill
@@ -119,8 +130,11 @@ def run(
 
     with error_boundary():  # usage problems, all found before any model loads
         options = run_options(params)
-        source = api.check_run(options)
+        on_ray = ray_options(params)
+        source = api.check_run(options if on_ray is None else ray_checked(options))
         items = expand_inputs(inputs)
+    if on_ray is not None:
+        raise typer.Exit(run_ray(items, options, on_ray, source.name, settings(ctx).quiet, report))
     raise typer.Exit(run_batch(items, options, source.name, settings(ctx).quiet, report))
 
 
@@ -158,6 +172,54 @@ def run_batch(items: list[MediaItem], options: RunOptions, model: str, quiet: bo
     finally:
         progress.close()
     report = _report(batch, results, model, time.monotonic() - started, interrupted)
+    if report_path is not None:
+        report.write_json(report_path)
+    return _exit_code(report, quiet)
+
+
+def ray_options(params: Mapping[str, Any]) -> RayOptions | None:
+    """``--ray`` and its companions as ``RayOptions`` (None without ``--ray``); a usage error without Ray."""
+    if not params["ray"] and params["ray_address"] is None:
+        return None
+    import logging
+
+    from subgen.distributed import RayOptions, require_ray
+
+    require_ray()
+    return RayOptions(
+        address=params["ray_address"],
+        actors=params["ray_actors"],
+        gpus_per_actor=params["ray_gpus"],
+        cpus_per_actor=params["ray_cpus"],
+        log_level=logging.getLogger("subgen").getEffectiveLevel(),
+    )
+
+
+def ray_checked(options: RunOptions) -> RunOptions:
+    """What the driver checks of a Ray run's options (the GPU is the workers' to have, not the driver's)."""
+    from subgen.distributed import checked_on_driver
+
+    return checked_on_driver(options)
+
+
+def run_ray(
+    items: list[MediaItem], options: RunOptions, on_ray: RayOptions, model: str, quiet: bool, report_path: Path | None
+) -> int:
+    """``run_batch`` on a Ray cluster: the same progress, ``--report``, summary and exit codes."""
+    from subgen.distributed import RayProgress, run_on_ray
+    from subgen.pipeline.report import RunReport
+
+    progress = RayProgress(enabled=not quiet)
+    started = time.monotonic()
+    try:
+        with error_boundary():  # a cluster that cannot be reached or cannot hold the actors: before any work
+            outcome = run_on_ray(items, options, on_ray, progress)
+    finally:
+        progress.close()
+    wall = time.monotonic() - started
+    report = RunReport(
+        outcome.results, wall, model, outcome.engine, outcome.device, outcome.interrupted, outcome.load_seconds
+    )
     if report_path is not None:
         report.write_json(report_path)
     return _exit_code(report, quiet)

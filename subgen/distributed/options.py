@@ -49,12 +49,14 @@ class Layout:
     actors: int
     gpus: float
     cpus: float
+    task_cpus: float = 1.0
+    """What each CPU task (prepare, finish) reserves: one core, or what the actors leave on a small machine."""
 
 
 def layout(options: RayOptions, device: str, resources: dict[str, Any], nodes: int) -> Layout:
     """The actor pool for ``options`` on a cluster with ``resources`` (``ray.cluster_resources()``) and ``nodes``
     alive nodes: one GPU actor per GPU when the cluster has GPUs (and ``--device`` is not cpu), else one CPU actor
-    per node; CPU actors reserve at most one core each and leave one for the CPU tasks."""
+    per node; CPU actors reserve at most one core each and leave one (or half the cluster) for the CPU tasks."""
     cpus, gpus = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
     if device == "cuda" and gpus == 0 and not options.gpus_per_actor:
         raise UsageError("--device cuda: the Ray cluster has no GPU; use --device cpu or add GPU nodes")
@@ -65,12 +67,13 @@ def layout(options: RayOptions, device: str, resources: dict[str, Any], nodes: i
         raise UsageError(f"--ray-gpus {per_gpu:g}: the Ray cluster has {gpus:g} GPU(s)")
     actors = options.actors or (max(1, int(gpus // per_gpu)) if per_gpu else max(1, nodes))
     per_cpu = options.cpus_per_actor or (1.0 if per_gpu else min(1.0, max(cpus - 1, cpus / 2) / actors))
-    if cpus - actors * per_cpu < min(1.0, cpus / 2):
+    left = cpus - actors * per_cpu
+    if left <= 0:
         raise UsageError(
             f"{actors} decoder actor(s) × {per_cpu:g} CPU leave no CPU for the download, audio and write tasks "
             f"(the Ray cluster has {cpus:g}); lower --ray-actors or --ray-cpus"
         )
-    return Layout(actors, per_gpu, per_cpu)
+    return Layout(actors, per_gpu, per_cpu, min(1.0, left))
 
 
 def checked_on_driver(options: RunOptions) -> RunOptions:

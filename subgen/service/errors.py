@@ -105,8 +105,6 @@ def http_error(exc: BaseException) -> HttpError:
     for cls, status, kind in _STATUS:
         if isinstance(exc, cls):
             headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueueFull) else {}
-            if isinstance(exc, Unauthorized):
-                headers["WWW-Authenticate"] = 'Bearer realm="subgen", Basic realm="subgen"'
             param, code = getattr(exc, "param", None), getattr(exc, "code", None)
             return HttpError(status, kind, str(exc), param, code or _code(status), headers)
     return HttpError(500, "server_error", "internal error; the server log has the details", code="internal_error")

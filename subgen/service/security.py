@@ -41,10 +41,18 @@ SLACK = 1024 * 1024
 DRAIN_LIMIT = 64 * 1024 * 1024
 
 
+CHALLENGES = ('Bearer realm="subgen"', 'Basic realm="subgen", charset="UTF-8"')
+"""A 401's challenges, one header each (browsers then ask for the token as a password)."""
+
+
 def error_response(exc: BaseException) -> JSONResponse:
     """The JSON error answer for ``exc``."""
     error = http_error(exc)
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    response = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    if error.status == 401:
+        for challenge in CHALLENGES:
+            response.headers.append("WWW-Authenticate", challenge)
+    return response
 
 
 class Guard:
