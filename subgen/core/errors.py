@@ -14,6 +14,10 @@ before any work starts and reports the rest per item; the service maps the class
     ├── EngineError                a speech engine failed to load or to decode
     │   └── ModelNotAvailable      a model name or path does not resolve to usable weights
     └── OutputError                a subtitle, report or video file cannot be written
+
+Two internal signals are not ``SubgenError``s because they never reach the user: ``OutOfMemory`` (an engine
+adapter ran out of accelerator memory; the batch halves and retries) and ``DownloadStalled`` (a download barely
+moves; it becomes a ``DownloadError`` with the reason).
 """
 
 from __future__ import annotations
@@ -61,3 +65,11 @@ class ModelNotAvailable(EngineError):
 
 class OutputError(SubgenError):
     """A subtitle, report or video file cannot be written."""
+
+
+class OutOfMemory(Exception):
+    """Internal: an engine ran out of accelerator memory on a batch (raised by adapters, handled by ``BatchSize``)."""
+
+
+class DownloadStalled(Exception):
+    """Internal: a download brought too few bytes for too long (turned into a ``DownloadError``)."""

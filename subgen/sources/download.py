@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from subgen.audio.media import ffmpeg_exe, probe
-from subgen.core.errors import DownloadError, MediaError
+from subgen.core.errors import DownloadError, DownloadStalled, MediaError
 from subgen.core.events import DownloadProgress, EventFn
 from subgen.core.paths import atomic_write
 from subgen.sources.inputs import MediaItem
@@ -208,10 +208,6 @@ def download(
         raise DownloadError(f"{display_url(url)}: yt-dlp reported success but wrote no file; run again to retry")
     archive.record(url, key, path, _has_video(path))
     return path
-
-
-class DownloadStalled(Exception):
-    """A download that brought too few bytes for too long."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from subgen.audio.media import AudioClip
-from subgen.core.errors import EngineError
+from subgen.core.errors import EngineError, OutOfMemory
 from subgen.core.options import TranscribeOptions
 from subgen.core.types import Segment, Transcript
 
@@ -64,10 +64,6 @@ COMPRESSION_LIMIT, LOGPROB_LIMIT, NO_SPEECH_LIMIT = 2.4, -1.0, 0.6
 """Whisper's own signs of a failed window (a repetition loop, a low-confidence guess, silence)."""
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 FALLBACK_BEAM = 5
-
-
-class OutOfMemory(Exception):
-    """An engine ran out of accelerator memory on a batch (raised by adapters, handled by ``decode_backing_off``)."""
 
 
 def choose_device(device: str, gpu_seen: bool, runtime: str, fix: str) -> str:
