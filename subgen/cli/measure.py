@@ -31,6 +31,7 @@ from subgen.cli.options import (
 from subgen.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from subgen.evaluate.continuity import Continuity
     from subgen.evaluate.rates import ErrorRates
     from subgen.evaluate.score import FileScore
     from subgen.evaluate.timing import TimingErrors
@@ -60,9 +61,9 @@ def eval_(
 
 
 def _eval_dict(scores: list[FileScore]) -> dict:
-    from subgen.evaluate.score import corpus_rates, corpus_timing
+    from subgen.evaluate.score import corpus_continuity, corpus_rates, corpus_timing
 
-    total, timing = corpus_rates(scores), corpus_timing(scores)
+    total, timing, pooled = corpus_rates(scores), corpus_timing(scores), corpus_continuity(scores)
     rows = [
         {
             "key": s.key,
@@ -71,14 +72,16 @@ def _eval_dict(scores: list[FileScore]) -> dict:
             "language": s.language,
             **_rates_dict(s.rates),
             "timing": s.timing.to_dict() if s.timing else None,
+            "continuity": s.continuity.to_dict() if s.continuity else None,
         }
         for s in scores
     ]
-    return {"files": rows, "total": {**_rates_dict(total), "timing": timing.to_dict() if timing else None}}
+    totals = {"timing": timing.to_dict() if timing else None, "continuity": pooled.to_dict() if pooled else None}
+    return {"files": rows, "total": {**_rates_dict(total), **totals}}
 
 
 def _print_eval(scores: list[FileScore]) -> None:
-    from subgen.evaluate.score import corpus_rates, corpus_timing
+    from subgen.evaluate.score import corpus_continuity, corpus_rates, corpus_timing
 
     table = Table(title="subgen eval", title_justify="left")
     for column in ("file", "lang", "WER", "CER", "S", "D", "I", "words"):
@@ -90,6 +93,26 @@ def _print_eval(scores: list[FileScore]) -> None:
     timing = corpus_timing(scores)
     if timing is not None:
         Console().print(_timing_table(scores, timing))
+    pooled = corpus_continuity(scores)
+    if pooled is not None:
+        Console().print(_continuity_table(scores, pooled))
+
+
+def _continuity_table(scores: list[FileScore], pooled: Continuity) -> Table:
+    table = Table(title="lost, repeated, displaced (counts)", title_justify="left")
+    table.add_column("file")
+    for column in ("ref cues", "lost utterances", "repeated text", "displaced words"):
+        table.add_column(column.replace(" ", "\n"), justify="right")
+    for s in scores:
+        table.add_row(escape(s.key), *_continuity_cells(s.continuity))
+    table.add_row("[bold]total[/]", *_continuity_cells(pooled))
+    return table
+
+
+def _continuity_cells(c: Continuity | None) -> list[str]:
+    if c is None:
+        return ["-"] * 4
+    return [str(n) for n in (c.reference_cues, len(c.lost), len(c.repeated), len(c.displaced))]
 
 
 def _rates_dict(r: ErrorRates) -> dict:

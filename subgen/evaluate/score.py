@@ -8,6 +8,7 @@ from pathlib import Path
 
 from subgen.core.errors import EvaluationError
 from subgen.core.paths import split_language_suffix
+from subgen.evaluate.continuity import Continuity, continuity, pool_continuity
 from subgen.evaluate.rates import ErrorRates, error_rates
 from subgen.evaluate.timing import TimingErrors, pool_timing, timing_errors
 from subgen.subtitles.io import SUBTITLE_EXTENSIONS, has_timings, read_cues, read_text
@@ -15,7 +16,7 @@ from subgen.subtitles.io import SUBTITLE_EXTENSIONS, has_timings, read_cues, rea
 
 @dataclass(frozen=True)
 class FileScore:
-    """One reference/hypothesis pair, its error rates and, when both have timings, its timing errors."""
+    """One reference/hypothesis pair, its error rates and, when both have timings, its timing and continuity."""
 
     key: str
     reference: Path
@@ -23,6 +24,7 @@ class FileScore:
     language: str
     rates: ErrorRates
     timing: TimingErrors | None = None
+    continuity: Continuity | None = None
 
 
 def match_key(path: Path) -> tuple[str, str | None]:
@@ -55,9 +57,18 @@ def score(reference: Path, hypothesis: Path, language: str | None = None) -> lis
     for key, ref, hyp, name_lang in pair_files(reference, hypothesis):
         lang = language or name_lang or "en"
         rates = error_rates([read_text(ref)], [read_text(hyp)], lang)
-        timing = timing_errors(read_cues(ref), read_cues(hyp)) if has_timings(ref) and has_timings(hyp) else None
-        scores.append(FileScore(key, ref, hyp, lang, rates, timing))
+        if has_timings(ref) and has_timings(hyp):
+            ref_cues, hyp_cues = read_cues(ref), read_cues(hyp)
+            timed = timing_errors(ref_cues, hyp_cues), continuity(ref_cues, hyp_cues, lang)
+            scores.append(FileScore(key, ref, hyp, lang, rates, *timed))
+        else:
+            scores.append(FileScore(key, ref, hyp, lang, rates))
     return scores
+
+
+def corpus_continuity(scores: Sequence[FileScore]) -> Continuity | None:
+    """Lost utterances, repeated text and displaced words summed over the pairs that have timings."""
+    return pool_continuity([s.continuity for s in scores if s.continuity is not None])
 
 
 def corpus_timing(scores: Sequence[FileScore]) -> TimingErrors | None:
