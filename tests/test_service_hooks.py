@@ -152,4 +152,5 @@ def test_metrics_count_jobs_and_audio_and_logs_are_json_lines(server, speech_cli
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     access = [r for r in records if r["logger"] == "uvicorn.access" and r.get("path") == "/metrics"]
     assert access and access[-1]["status"] == 200 and access[-1]["method"] == "GET"
-    assert any(r["logger"] == "subgen.service.worker" and job["id"] in r["message"] for r in records)
+    finished = [r for r in records if r.get("job") == job["id"] and r["logger"] == "subgen.service.worker"]
+    assert [r.get("state") for r in finished] == [None, "done"], "started, then done, with the job as a field"

@@ -63,8 +63,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.hub.bind(asyncio.get_running_loop())
+        svc.clean()
         for job_id in svc.store.requeue_running():
-            log.warning("job %s was interrupted (crash or stop); queued again", job_id)
+            log.warning("job %s was interrupted (crash or stop); queued again", job_id, extra={"job": job_id})
         svc.worker.start()
         hooks.start()
         log.info("serving model %s on %s:%d, state in %s", config.model, config.host, config.port, config.state_dir)

@@ -90,6 +90,12 @@ class Hub:
         change in between is missed (call in the event loop)."""
         return self._events.setdefault(job_id, asyncio.Event())
 
+    def release(self, job_id: str) -> None:
+        """Drop ``job_id``'s event once the job is final (no change will come), waking anyone still holding it."""
+        event = self._events.pop(job_id, None)
+        if event is not None:
+            event.set()
+
     @staticmethod
     async def wait(event: asyncio.Event, timeout: float | None = None) -> bool:
         """Wait for an event from ``listen``; False when ``timeout`` seconds passed first."""

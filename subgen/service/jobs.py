@@ -130,12 +130,12 @@ class Service:
             raise
         if created:
             self.counters.submitted += 1
-            log.info("job %s queued (%s, %s): %s", job.id, job.kind, job.origin, job.source)
+            log.info("job %s queued (%s, %s): %s", job.id, job.kind, job.origin, job.source, extra={"job": job.id})
             self.worker.wake()
         else:
             self.counters.joined += 1
             shutil.rmtree(folder, ignore_errors=True)
-            log.info("repeated submission joined job %s (%s)", job.id, job.state)
+            log.info("repeated submission joined job %s (%s)", job.id, job.state.value, extra={"job": job.id})
         return job, created
 
     def _admit(self, sub: Submission) -> None:
@@ -157,6 +157,15 @@ class Service:
         seconds = self.store.mean_run_seconds() or DEFAULT_RUN_SECONDS
         return max(1, min(3600, math.ceil(seconds * max(1, waiting))))
 
+    def clean(self) -> None:
+        """At start: drop what a crash left half-made (uploads never submitted, job folders of no stored job)."""
+        shutil.rmtree(self.incoming, ignore_errors=True)
+        jobs = self.config.state_dir / "jobs"
+        for folder in jobs.iterdir() if jobs.is_dir() else ():
+            if self.store.get(folder.name) is None:
+                log.warning("removing %s: no job of that id was stored", folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
     # ------------------------------------------------------------------ reading
 
     def job(self, job_id: str) -> Job:
@@ -169,7 +178,6 @@ class Service:
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued job now, a running one at its next progress step; a final job is left as it is."""
         self.job(job_id)
-        self.worker.cancel(job_id)
         job = self.store.request_cancel(job_id)
         assert job is not None
         self.hub.changed(job_id)
@@ -181,7 +189,10 @@ class Service:
             change = self.hub.listen(job_id)
             job = self.job(job_id)
             if job.final:
+                self.hub.release(job_id)
                 return job
+            if self.worker.state == "error":
+                raise NotReady(f"the model failed to load, so the job cannot run: {self.worker.error}")
             await self.hub.wait(change, timeout=30.0)  # the timeout is a safety net: a change always wakes us
 
     def document(self, job: Job, item: int = 0, language: str | None = None) -> Document:

@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+EXTRA_FIELDS = ("job", "state")
+"""Fields a record may carry (``log.info(..., extra={"job": id})``) that become keys of their own."""
 _PATH_TOKEN = re.compile(r"/t/[^/?\s]+")
 
 
@@ -32,6 +34,9 @@ class JsonFormatter(logging.Formatter):
             entry["message"] = "{} {} {}".format(*args[1:3], args[4])
         else:
             entry["message"] = redact(record.getMessage())
+        for key in EXTRA_FIELDS:
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -127,16 +127,17 @@ class JobRun:
         return replace(options, output=output, download_dir=self.folder / "downloads")
 
     def _on_event(self, event: Event) -> None:
+        """Record the event, then (on the worker thread) stop here if the run must stop: a finished item is kept."""
         if isinstance(event, DownloadProgress):
             self.hub.update(self.job.id, throttle=True, stage="downloading")
             return
-        self.check()
         if isinstance(event, ItemStarted):
             self._started(event)
         elif isinstance(event, AudioProgress):
             self.hub.update(self.job.id, throttle=True, current_done=event.done, current_total=event.total)
         elif isinstance(event, ItemFinished):
             self._finished(event.result)
+        self.check()
 
     def _started(self, event: ItemStarted) -> None:
         url = self.job.kind == "url"

@@ -52,7 +52,6 @@ class Worker:
         self._options = config.transcribe_options()
         self._wake = threading.Event()
         self._stopping = False
-        self._cancel: set[str] = set()
         self._lock = threading.Lock()
         self._detect_queue: deque[tuple[str, Path, Future[Detection]]] = deque()
         self._detecting: dict[str, Future[Detection]] = {}
@@ -72,11 +71,6 @@ class Worker:
     def wake(self) -> None:
         """A job was queued."""
         self._wake.set()
-
-    def cancel(self, job_id: str) -> None:
-        """Stop ``job_id`` at its next progress step if it is running."""
-        with self._lock:
-            self._cancel.add(job_id)
 
     def engine(self) -> Engine:
         """The warm engine (every job decodes with the served options, so it is never reloaded)."""
@@ -126,39 +120,38 @@ class Worker:
 
     def _run(self, job: Job) -> None:
         self.current = job.id
-        log.info("job %s started (run %d): %s", job.id, job.runs, job.source)
+        log.info("job %s started (run %d): %s", job.id, job.runs, job.source, extra={"job": job.id})
         try:
             outcome, decoded = JobRun(job, self.config, self.store, self.hub, self.engine, self._check).run(), True
         except Interrupt as stop:
             if stop.reason == "stop":
                 self.store.requeue(job.id)
                 self.hub.forget(job.id)
-                log.info("job %s interrupted by shutdown; queued again", job.id)
+                log.info("job %s interrupted by shutdown; queued again", job.id, extra={"job": job.id})
                 return
             outcome, decoded = Outcome(JobState.CANCELLED, "cancelled by a client"), False
         except Exception as exc:  # a bug fails this job, never the worker
-            log.exception("job %s: unexpected error", job.id)
+            log.exception("job %s: unexpected error", job.id, extra={"job": job.id})
             outcome, decoded = Outcome(JobState.FAILED, f"internal error: {exc!r}"), True
         finally:
             self.current = None
-            with self._lock:
-                self._cancel.discard(job.id)
         self.store.finish(job.id, outcome.state, outcome.error, decoded)
         self.hub.forget(job.id)
         final = self.store.get(job.id)
         if final is not None:
-            log.info("job %s %s: %s", job.id, final.state, final.error or f"{final.audio_seconds:.1f} s of audio")
+            summary = final.error or f"{final.audio_seconds:.1f} s of audio"
+            log.info("job %s %s: %s", job.id, final.state, summary, extra={"job": job.id, "state": final.state.value})
             self.on_final(final)
 
     def _check(self) -> None:
-        """Called at every progress step of a run: stop it when the server stops or a client cancelled it."""
+        """Called at every progress step of a run: stop it when the server stops or a client cancelled it (the
+        request is read from the store, so it holds across a restart too)."""
         if threading.current_thread() is not self._thread:
             return
         if self._stopping:
             raise Interrupt("stop")
-        with self._lock:
-            cancelled = self.current in self._cancel
-        if cancelled:
+        job = self.store.get(self.current) if self.current else None
+        if job is not None and job.cancel_requested:
             raise Interrupt("cancel")
 
     def _detect_next(self) -> bool:

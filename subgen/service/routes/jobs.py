@@ -141,6 +141,7 @@ async def _events(svc: Service, job_id: str) -> AsyncIterator[str]:
             yield f"event: job\ndata: {data}\n\n"
             sent = data
         if job.final:
+            svc.hub.release(job_id)
             yield "event: end\ndata: {}\n\n"
             return
         if not await svc.hub.wait(change, KEEPALIVE):
