@@ -5,7 +5,8 @@ Usage: python benchmarks/windows.py [--model tiny.en] [--windows 10,12,15,18,20,
 Files: long-form A and B of benchmarks/quality.py, and C-H, each twelve English corpus utterances drawn with a
 fixed seed, joined with pauses of 0.3-7 s and one 6 s non-speech stretch (same builder, so each has a reference
 SRT with one cue per utterance). For each window length subgen runs once over all eight files (one process, model
-loaded once) and the table gives the whole command's wall time, each file's WER and the pooled WER (all words).
+loaded once) and the table gives the whole command's wall time, each file's WER, the pooled WER (all words) and
+the lost utterances, repeated text and displaced words of all files together (subgen.evaluate.continuity).
 The default ``--window`` (``subgen.core.options.WINDOW_SECONDS``) was picked from this table.
 """
 
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ from benchmarks.longform import build_longform
 from benchmarks.quality import LONGFORM_FILES
 from benchmarks.speed import clip_stems
 from subgen.core.options import WINDOW_SECONDS
+from subgen.evaluate.continuity import Continuity, continuity, pool_continuity
 from subgen.evaluate.rates import error_rates
 from subgen.subtitles.io import read_cues, read_text
 
@@ -46,6 +48,7 @@ class LongFile:
     name: str
     video: Path
     reference: str
+    reference_srt: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Sweep:
     window: float
     wall: float
     hypotheses: dict[str, str]
+    found: dict[str, Continuity] = field(default_factory=dict)
 
 
 def extra_recipe(corpus: Path, index: int) -> dict:
@@ -75,7 +79,7 @@ def build_files(corpus: Path, work: Path) -> list[LongFile]:
         video, srt = work / name / f"{name}.mp4", work / name / f"{name}.srt"
         if not (video.is_file() and srt.is_file()):
             build_longform(corpus, work / name, name=name, **kwargs)
-        files.append(LongFile(name, video, " ".join(cue.text for cue in read_cues(srt))))
+        files.append(LongFile(name, video, " ".join(cue.text for cue in read_cues(srt)), srt))
     return files
 
 
@@ -89,24 +93,31 @@ def run_subgen(files: Sequence[LongFile], window: float, model: str, out: Path) 
     wall = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(f"subgen --window {window:g} failed: {done.stderr.strip()[-500:]}")
-    texts = {}
+    texts, found = {}, {}
     for f in files:
-        found = sorted(out.rglob(f"{f.name}.*srt"))
-        texts[f.name] = read_text(found[0]) if found else ""
-    return Sweep(window, wall, texts)
+        srts = sorted(out.rglob(f"{f.name}.*srt"))
+        texts[f.name] = read_text(srts[0]) if srts else ""
+        if f.reference_srt is not None:
+            found[f.name] = continuity(read_cues(f.reference_srt), read_cues(srts[0]) if srts else [])
+    return Sweep(window, wall, texts, found)
 
 
 def table(files: Sequence[LongFile], sweeps: Sequence[Sweep]) -> str:
     """Markdown: one row per window length, WER per file and pooled, wall time; the default window marked."""
-    head = ["window", "wall (s)", *(f.name for f in files), "pooled WER"]
+    head = ["window", "wall (s)", *(f.name for f in files), "pooled WER", "lost / repeated / displaced"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for sweep in sweeps:
         per_file = [error_rates([f.reference], [sweep.hypotheses[f.name]], "en").wer for f in files]
         pooled = error_rates([f.reference for f in files], [sweep.hypotheses[f.name] for f in files], "en").wer
         label = f"{sweep.window:g} s" + (" (default)" if sweep.window == WINDOW_SECONDS else "")
-        cells = [label, f"{sweep.wall:.1f}", *(f"{w:.1%}" for w in per_file), f"**{pooled:.2%}**"]
+        cells = [label, f"{sweep.wall:.1f}", *(f"{w:.1%}" for w in per_file), f"**{pooled:.2%}**", _found(sweep)]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _found(sweep: Sweep) -> str:
+    pooled = pool_continuity(list(sweep.found.values()))
+    return "-" if pooled is None else f"{len(pooled.lost)} / {len(pooled.repeated)} / {len(pooled.displaced)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
