@@ -70,6 +70,18 @@ def test_the_flags_reach_the_service_settings(monkeypatch, tmp_path):
     assert config.state_dir == tmp_path
 
 
+def test_every_route_is_documented(tmp_path):
+    from subgen.service.app import create_app
+    from subgen.service.config import ServiceConfig
+
+    doc = (REPO / "docs" / "service.md").read_text(encoding="utf-8")
+    app = create_app(ServiceConfig(state_dir=tmp_path, model="tiny.en"))
+    paths = set(app.openapi()["paths"])
+    assert paths >= {"/v1/jobs", "/v1/audio/transcriptions", "/asr", "/detect-language", "/health", "/metrics", "/"}
+    for path in (p.replace("{job_id}", "{id}") for p in paths):
+        assert any(f"{path}{end}" in doc for end in ("`", "?", ",")), f"docs/service.md lacks {path}"
+
+
 def _serve(log: Path, *args: str) -> subprocess.Popen:
     """``python -m subgen serve ARGS`` with its stderr (the JSON log) going to ``log``."""
     with log.open("w") as sink:
