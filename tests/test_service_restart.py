@@ -5,6 +5,8 @@ The server decodes with ``FakeEngine`` (a gate holds the running job in its deco
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 from tests.service.harness import start_server, upload
@@ -57,3 +59,27 @@ def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_cli
         f"decodes {[job['decodes'] for job in resumed]}, runs {[job['runs'] for job in resumed]}, "
         "finished result unchanged"
     )
+
+
+def test_a_stopped_server_puts_its_running_job_back_in_the_queue(speech_clip, tmp_path):
+    state = tmp_path / "state"
+    [clip] = variants(speech_clip, tmp_path / "media", 1)
+    first = start_server(state)
+    with first.client() as client:
+        job_id = upload(client, clip, {"initial_prompt": "gate:stop"}).json()["id"]
+    first.wait_job(job_id, lambda job: job["state"] == "running" and job["stage"] == "decoding")
+    first.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while not any("goes back to the queue" in line for line in first.log_lines()):  # the worker knows it stops
+        assert first.proc.poll() is None and time.monotonic() < deadline, "\n".join(first.log_lines())
+        time.sleep(0.02)
+    first.open_gate("stop")  # the decode returns; the run stops at its next progress step
+    assert first.proc.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+    lines = first.log_lines()
+    assert any("interrupted by shutdown" in line for line in lines)
+    assert any("Application shutdown complete" in line for line in lines), "a clean stop"
+    second = start_server(state)
+    job = second.wait_job(job_id)
+    second.stop()
+    assert (job["state"], job["runs"], job["decodes"]) == ("done", 2, 1)
+    assert not any("was interrupted" in line for line in second.log_lines()), "it was queued, not left running"

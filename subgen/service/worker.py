@@ -65,6 +65,10 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the current progress step; a job cut short goes back to the queue for the next start."""
         self._stopping = True
+        if self.current is not None:
+            log.info(
+                "stopping: job %s goes back to the queue at its next step", self.current, extra={"job": self.current}
+            )
         self._wake.set()
         self._thread.join(timeout)
 
