@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.service.harness import start_server, upload
-from tests.service.media import variants
+from tests.service.media import variants, wav
 
 
 def _results(client, job_id: str) -> dict[str, str]:
@@ -83,3 +83,28 @@ def test_a_stopped_server_puts_its_running_job_back_in_the_queue(speech_clip, tm
     second.stop()
     assert (job["state"], job["runs"], job["decodes"]) == ("done", 2, 1)
     assert not any("was interrupted" in line for line in second.log_lines()), "it was queued, not left running"
+
+
+def test_a_resumed_folder_job_keeps_its_items_and_decodes_only_the_unfinished(speech_clip, tmp_path):
+    folder = tmp_path / "media" / "season"
+    wav(speech_clip, folder / "a.wav")
+    wav(speech_clip, folder / "held-b.wav")  # without VAD the fake engine holds this file until its gate opens
+    state = tmp_path / "state"
+    first = start_server(state, roots=(tmp_path / "media",))
+    with first.client() as client:
+        job_id = client.post("/v1/jobs", json={"path": "season", "options": {"vad": False}}).json()["id"]
+    held = first.wait_job(job_id, lambda job: job["progress"]["items_done"] == 1)
+    assert [(Path(i["source"]).name, i["status"]) for i in held["items"]] == [
+        ("a.wav", "ok"),
+        ("held-b.wav", "pending"),
+    ]
+    wav(speech_clip, folder / "0-new.wav")  # sorts first: a fresh listing would renumber the items
+    first.kill()
+    first.open_gate("held-b")
+    second = start_server(state, roots=(tmp_path / "media",))
+    job = second.wait_job(job_id)
+    second.stop()
+    assert (job["state"], job["runs"], job["decodes"]) == ("done", 2, 1)
+    assert [(Path(i["source"]).name, i["status"]) for i in job["items"]] == [("a.wav", "ok"), ("held-b.wav", "ok")]
+    assert job["items"][0] == held["items"][0], "the item finished before the crash was not decoded again"
+    assert sorted(p.name for p in folder.glob("*.srt")) == ["a.en.srt", "held-b.en.srt"]

@@ -26,7 +26,7 @@ from subgen.service.documents import load_document
 from subgen.service.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from subgen.service.hub import Hub
 from subgen.service.runner import job_dir
-from subgen.service.store import ItemRecord, Job, JobState, JobStore, NewJob
+from subgen.service.store import PENDING, ItemRecord, Job, JobState, JobStore, NewJob
 from subgen.service.uploads import Upload
 from subgen.service.worker import Worker
 from subgen.sources.inputs import expand_inputs
@@ -247,7 +247,7 @@ class Service:
             "runs": job.runs,
             "decodes": job.decodes,
             "progress": {
-                "items_done": live.items_done if live else len(items),
+                "items_done": live.items_done if live else sum(r.status != PENDING for r in items),
                 "items_total": (live.items_total if live else None) or job.items_total,
                 "audio_seconds_done": round(done_seconds, 3),
                 "audio_seconds_known": round(live.seconds_known if live else job.audio_seconds, 3),

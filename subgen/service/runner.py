@@ -3,8 +3,8 @@
 Every run writes into the job's own folder (``jobs/<id>/out``, the batch's output dir, with subgen's json
 added as the result document), so outputs are atomic and a rerun after a crash cannot collide with anything.
 A server-side path job then publishes the formats asked for where ``subgen run`` would write them (beside the
-media, or under ``output_dir``), skipping items whose subtitles exist unless ``overwrite``. Items finished by an
-earlier, interrupted run of the job are not decoded again.
+media, or under ``output_dir``), skipping items whose subtitles exist unless ``overwrite``. Items of upload and
+path jobs finished by an earlier, interrupted run of the job are not decoded again.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from subgen.pipeline.prepare import item_base, plan_passes
 from subgen.service import spec
 from subgen.service.config import ServiceConfig
 from subgen.service.hub import Hub
-from subgen.service.store import ItemRecord, Job, JobState, JobStore
+from subgen.service.store import PENDING, ItemRecord, Job, JobState, JobStore
 from subgen.sources.inputs import MediaItem, expand_inputs, mirror_base
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class JobRun:
         """Decode every unfinished item; the outcome from all the job's item records."""
         options = spec.run_options(self.job.options, self.config.transcribe_options())
         items = self._items()
-        finished = {r.index for r in self.store.items(self.job.id)}
+        finished = {r.index for r in self.store.items(self.job.id) if r.status != PENDING}
         self._done = len(finished)
         total = None if self.job.kind == "url" else len(items)
         self.store.set_stage(self.job.id, "preparing", total)
@@ -94,13 +94,26 @@ class JobRun:
         return self._outcome()
 
     def _items(self) -> list[MediaItem]:
+        """The job's items. A path job's list is fixed at its first run (stored as pending items), so a resumed
+        run keeps every item's number even if the folder changed meanwhile; a file gone since fails alone."""
         job = self.job
         if job.kind == "url":
             return [MediaItem(source=job.input, url=job.input)]
-        items = expand_inputs([job.input])
-        if job.kind == "path":
-            items = [self._confined(item) for item in items]
-        return items
+        current = expand_inputs([job.input])
+        if job.kind != "path":
+            return current
+        current = [self._confined(item) for item in current]
+        recorded = self.store.items(job.id)
+        if not recorded:
+            for n, item in enumerate(current):
+                self.store.record_item(ItemRecord(job.id, n, item.source, PENDING))
+            return current
+        by_source = {item.source: item for item in current}
+        gone = "no longer there; it was part of the job when it started"
+        return [
+            by_source.get(r.source) or MediaItem(r.source, Path(r.source), problem=f"{r.source}: {gone}")
+            for r in recorded
+        ]
 
     def _confined(self, item: MediaItem) -> MediaItem:
         """A folder's file whose real path (a symlink followed) leaves the roots fails alone, unread."""
@@ -205,7 +218,7 @@ class JobRun:
         return text.replace(self.job.input, self.job.source) if self.job.kind == "upload" else text
 
     def _outcome(self) -> Outcome:
-        records = self.store.items(self.job.id)
+        records = [r for r in self.store.items(self.job.id) if r.status != PENDING]
         if not records:
             return Outcome(JobState.FAILED, f"{self.job.source}: no media files found")
         failed = [r for r in records if r.status == ItemStatus.FAILED]

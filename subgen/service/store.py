@@ -28,6 +28,8 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+PENDING = "pending"
+"""The status of an item of a path job that has not finished yet (ok, skipped and failed are final)."""
 FINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
 JOINABLE = (JobState.QUEUED, JobState.RUNNING, JobState.DONE)
 """States a repeated submission joins; after a failure or a cancel the same media may be tried again."""
@@ -129,7 +131,7 @@ class Job:
 
 @dataclass(frozen=True)
 class ItemRecord:
-    """One finished item of a job: its status, and where its subtitles and result documents are."""
+    """One item of a job: its status (pending until it ends), and where its subtitles and result documents are."""
 
     job_id: str
     index: int

@@ -4,8 +4,9 @@ The app is the real one (``subgen.service.app.create_app``) under a real uvicorn
 free loopback port itself (written to ``--port-file`` once listening, so no test guesses a free port) and, with
 ``--fake``, makes ``subgen.api.ENGINES`` load a ``FakeEngine`` for tests of HTTP behaviour. The fake engine
 decodes instantly unless a job's ``initial_prompt`` is ``gate:NAME``: then it waits until ``--gate-dir/NAME``
-exists, which lets a test hold a job in the running state for as long as it needs. ``--load-gate FILE`` holds
-the model load the same way (``/health`` answers 503 meanwhile).
+exists, which lets a test hold a job in the running state for as long as it needs. Without VAD (the engine
+then sees each file), a file named ``held-NAME.*`` waits for ``--gate-dir/held-NAME``: one item of a batch.
+``--load-gate FILE`` holds the model load the same way (``/health`` answers 503 meanwhile).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class Gates:
         if self.gate_dir is not None and prompt and prompt.startswith("gate:"):
             wait_for(self.gate_dir / prompt.removeprefix("gate:"))
 
+    def hold_file(self, source: Path) -> None:
+        if self.gate_dir is not None and source.stem.startswith("held-"):
+            wait_for(self.gate_dir / source.stem)
+
 
 def install_fake_engine(gates: Gates) -> None:
     """Make the API's warm-engine cache load a gated ``FakeEngine``."""
@@ -54,6 +59,7 @@ def install_fake_engine(gates: Gates) -> None:
 
         def transcribe(self, audio, options, progress=None):  # type: ignore[no-untyped-def]
             gates.hold(options.initial_prompt)
+            gates.hold_file(audio.source)
             return super().transcribe(audio, options, progress)
 
     def load(options) -> FakeEngine:  # type: ignore[no-untyped-def]
