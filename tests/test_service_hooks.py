@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.service.harness import Server, running, start_server, upload
-from tests.service.media import wav
+from tests.service.media import variants, wav
 
 TOKEN = "webhook-signing-token"
 DEADLINE = 60.0
@@ -154,3 +154,19 @@ def test_metrics_count_jobs_and_audio_and_logs_are_json_lines(server, speech_cli
     assert access and access[-1]["status"] == 200 and access[-1]["method"] == "GET"
     finished = [r for r in records if r.get("job") == job["id"] and r["logger"] == "subgen.service.worker"]
     assert [r.get("state") for r in finished] == [None, "done"], "started, then done, with the job as a field"
+
+
+def test_a_job_cancelled_in_the_queue_still_calls_its_webhook(server, receiver, speech_clip, tmp_path):
+    receiver.fail_first = 0
+    hook = f"http://127.0.0.1:{receiver.server_port}/cancelled"
+    first, second = variants(speech_clip, tmp_path, 2, stem="hold")
+    with server.client() as client:
+        running = upload(client, first, {"initial_prompt": "gate:hooks"}).json()["id"]
+        server.wait_job(running, lambda job: job["state"] == "running")
+        files = {"file": (second.name, second.read_bytes())}
+        queued = client.post("/v1/jobs", files=files, data={"webhook_url": hook}).json()["id"]
+        assert client.post(f"/v1/jobs/{queued}/cancel").json()["state"] == "cancelled"
+    [(headers, body)] = _calls(receiver, 1)
+    assert headers["X-Subgen-Event"] == "job.cancelled" and json.loads(body)["job"]["id"] == queued
+    server.open_gate("hooks")
+    assert server.wait_job(running)["state"] == "done"

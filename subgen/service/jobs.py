@@ -177,10 +177,13 @@ class Service:
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued job now, a running one at its next progress step; a final job is left as it is."""
-        self.job(job_id)
+        before = self.job(job_id)
         job = self.store.request_cancel(job_id)
         assert job is not None
         self.hub.changed(job_id)
+        if before.state == JobState.QUEUED and job.state == JobState.CANCELLED:
+            log.info("job %s cancelled before it ran", job_id, extra={"job": job_id, "state": job.state.value})
+            self.worker.on_final(job)  # its webhook, as for any job that ends
         return job
 
     async def wait_final(self, job_id: str) -> Job:
