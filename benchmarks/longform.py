@@ -60,6 +60,9 @@ _SOURCES = {
     "brown": "anoisesrc=r={rate}:color=brown:seed=13",
     "tone": "sine=r={rate}:frequency=440",
     "chord": "aevalsrc='sin(2*PI*261.6*t)+sin(2*PI*329.6*t)+sin(2*PI*392*t)':s={rate}",
+    # A bass line that moves every 2 s, a melody stepping 4 times a second and a 2 Hz pulse: a music bed.
+    "music": "aevalsrc='(sin(2*PI*t*110*pow(2,mod(floor(t/2),4)/4))+0.6*sin(2*PI*t*165*pow(2,mod(floor(t/2),4)/4))"
+    "+0.4*sin(2*PI*t*440*pow(2,mod(floor(t*4),5)/5)))*(0.6+0.4*sin(2*PI*2*t))':s={rate}",
 }
 MIX = ("silence", "pink", "brown", "tone")
 """What ``mix`` cycles through, in equal parts."""
