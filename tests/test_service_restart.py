@@ -9,18 +9,34 @@ import signal
 import time
 from pathlib import Path
 
-from tests.service.harness import start_server, upload
+import pytest
+
+from tests.service.harness import Server, start_server, upload
 from tests.service.media import variants, wav
+
+
+@pytest.fixture
+def launch():
+    """``start_server`` for this test; every server it started is stopped afterwards, passed or failed."""
+    started: list[Server] = []
+
+    def start(*args, **kwargs) -> Server:
+        started.append(start_server(*args, **kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def _results(client, job_id: str) -> dict[str, str]:
     return {fmt: client.get(f"/v1/jobs/{job_id}/result", params={"format": fmt}).text for fmt in ("srt", "json")}
 
 
-def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_clip, tmp_path):
+def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(launch, speech_clip, tmp_path):
     state = tmp_path / "state"
     clips = variants(speech_clip, tmp_path / "media", 4)
-    first = start_server(state)
+    first = launch(state)
     client = first.client()
     finished = upload(client, clips[0], {"format": "srt,vtt"}).json()["id"]
     assert first.wait_job(finished)["state"] == "done"
@@ -32,7 +48,7 @@ def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_cli
 
     first.kill()
     first.open_gate("restart")
-    second = start_server(state)
+    second = launch(state)
     client = second.client()
     resumed = [second.wait_job(job_id) for job_id in (running, *queued)]
 
@@ -53,7 +69,6 @@ def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_cli
         assert json.loads(client.get(f"/v1/jobs/{job['id']}/result", params={"format": "json"}).text)["cues"]
     interrupted = [line for line in second.log_lines() if "was interrupted" in line]
     assert len(interrupted) == 1 and running in interrupted[0]
-    second.stop()
     print(
         f"\nrestart: killed with 1 running + 2 queued; after restart {len(resumed)} of {len(resumed)} done, "
         f"decodes {[job['decodes'] for job in resumed]}, runs {[job['runs'] for job in resumed]}, "
@@ -61,10 +76,10 @@ def test_a_killed_server_resumes_its_queue_and_keeps_finished_results(speech_cli
     )
 
 
-def test_a_stopped_server_puts_its_running_job_back_in_the_queue(speech_clip, tmp_path):
+def test_a_stopped_server_puts_its_running_job_back_in_the_queue(launch, speech_clip, tmp_path):
     state = tmp_path / "state"
     [clip] = variants(speech_clip, tmp_path / "media", 1)
-    first = start_server(state)
+    first = launch(state)
     with first.client() as client:
         job_id = upload(client, clip, {"initial_prompt": "gate:stop"}).json()["id"]
     first.wait_job(job_id, lambda job: job["state"] == "running" and job["stage"] == "decoding")
@@ -78,19 +93,19 @@ def test_a_stopped_server_puts_its_running_job_back_in_the_queue(speech_clip, tm
     lines = first.log_lines()
     assert any("interrupted by shutdown" in line for line in lines)
     assert any("Application shutdown complete" in line for line in lines), "a clean stop"
-    second = start_server(state)
+    second = launch(state)
     job = second.wait_job(job_id)
     second.stop()
     assert (job["state"], job["runs"], job["decodes"]) == ("done", 2, 1)
     assert not any("was interrupted" in line for line in second.log_lines()), "it was queued, not left running"
 
 
-def test_a_resumed_folder_job_keeps_its_items_and_decodes_only_the_unfinished(speech_clip, tmp_path):
+def test_a_resumed_folder_job_keeps_its_items_and_decodes_only_the_unfinished(launch, speech_clip, tmp_path):
     folder = tmp_path / "media" / "season"
     wav(speech_clip, folder / "a.wav")
     wav(speech_clip, folder / "held-b.wav")  # without VAD the fake engine holds this file until its gate opens
     state = tmp_path / "state"
-    first = start_server(state, roots=(tmp_path / "media",))
+    first = launch(state, roots=(tmp_path / "media",))
     with first.client() as client:
         job_id = client.post("/v1/jobs", json={"path": "season", "options": {"vad": False}}).json()["id"]
     held = first.wait_job(job_id, lambda job: job["progress"]["items_done"] == 1)
@@ -101,7 +116,7 @@ def test_a_resumed_folder_job_keeps_its_items_and_decodes_only_the_unfinished(sp
     wav(speech_clip, folder / "0-new.wav")  # sorts first: a fresh listing would renumber the items
     first.kill()
     first.open_gate("held-b")
-    second = start_server(state, roots=(tmp_path / "media",))
+    second = launch(state, roots=(tmp_path / "media",))
     job = second.wait_job(job_id)
     second.stop()
     assert (job["state"], job["runs"], job["decodes"]) == ("done", 2, 1)
