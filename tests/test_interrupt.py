@@ -66,7 +66,7 @@ def _assert_outputs_complete(folder: Path) -> set[str]:
         assert "country" in " ".join(i.text for i in pysrt.open(str(srt), encoding="utf-8"))
     for vtt in folder.glob("*.vtt"):
         assert vtt.read_text(encoding="utf-8").startswith("WEBVTT") and "country" in vtt.read_text(encoding="utf-8")
-    for js in folder.glob("*.json"):
+    for js in folder.glob("*.en.json"):
         assert json.loads(js.read_text(encoding="utf-8"))["language"] == "en"
     return {p.name.split(".")[0] for p in folder.glob("*.en.json")}
 

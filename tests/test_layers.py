@@ -16,9 +16,9 @@ LAYERS = {
     "evaluate": 2,
     "pipeline": 3,
     "api": 4,
-    "cli": 5,
     "service": 5,
     "distributed": 5,
+    "cli": 6,
 }
 """Rank of each top-level part of ``subgen``: a module may import its own part or any part of lower rank."""
 
