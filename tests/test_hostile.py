@@ -251,6 +251,13 @@ def test_7_a_truncated_file_says_so(folder, engines, tmp_path):
     assert item["warnings"] and "may be truncated" in item["warnings"][0] and "cut.mkv" in item["warnings"][0]
 
 
+def test_7_a_picture_longer_than_the_sound_is_no_truncation(engines, tmp_path):
+    report = tmp_path / "r.json"
+    outcome = run(str(REPO / "samples" / "jfk.mp4"), "-o", str(tmp_path / "out"), "--report", str(report))
+    assert outcome.exit_code == 0
+    assert report_of(report)["items"][0]["warnings"] == [], "jfk.mp4's picture runs 6 s past its sound"
+
+
 def test_7_speech_on_the_second_audio_track_is_found(speech_clip, engines, tmp_path):
     from conftest import ffmpeg
 

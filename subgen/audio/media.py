@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -23,6 +24,10 @@ BYTES_PER_SAMPLE = 4
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video|Subtitle|Data): (.*)")
+_DAMAGE = re.compile(
+    r"ended prematurely|partial file|truncat|invalid data found|corrupt|error while decoding|incomplete frame", re.I
+)
+"""What ffmpeg logs when a file ends early or holds damaged data (demuxer and decoder messages)."""
 _SUBTITLE_LANGUAGE = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\((\w+)\))?.*?: Subtitle: ")
 
 
@@ -94,6 +99,8 @@ class MediaInfo:
     subtitle_languages: tuple[str, ...] = ()
     default_audio: int = 0
     """The audio track (0-based, among audio streams) marked default, else 0."""
+    damaged: bool = False
+    """ffmpeg reported the file ending early or corrupt data while decoding it (set by ``extract_audio_file``)."""
 
 
 @functools.cache
@@ -306,6 +313,7 @@ def _extract_track(path: Path, directory: Path, track: int) -> tuple[MediaInfo, 
             )
         if proc.returncode != 0:
             raise _failure(path, proc.stderr, directory)
+        info = dataclasses.replace(info, damaged=bool(_DAMAGE.search(proc.stderr.decode("utf-8", "replace"))))
         samples = DiskSamples(target)
         if len(samples) == 0:
             raise _nothing_decoded(path)

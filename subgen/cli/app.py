@@ -129,18 +129,26 @@ def error_boundary(exit_code: int = EXIT_USAGE) -> Iterator[None]:
         raise typer.Exit(exit_code) from None
 
 
-def _interrupt(signum: int, frame: object) -> None:
+class _Interrupt:
     """The first Ctrl-C or SIGTERM (docker stop, systemd) stops the run like Ctrl-C; any further one during the
-    cleanup that follows is ignored, so finished work and the report are always written and no traceback shows."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    cleanup that follows is swallowed, so finished work and the report are always written and no traceback shows.
+    (The handler stays installed: switching to SIG_IGN while a second signal is pending makes Python raise.)"""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.seen:
+            return
+        self.seen = True
+        raise KeyboardInterrupt
 
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    handler = _Interrupt()
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
     try:
         app()
     except KeyboardInterrupt:  # outside any command's own handling (e.g. during start-up)

@@ -191,8 +191,11 @@ def _track_with_speech(
 
 
 def _short_audio(path: Path, info: media.MediaInfo, clip: media.AudioClip) -> tuple[str, ...]:
-    """A warning when the decoded audio ends well before the container's duration (a truncated download)."""
+    """A warning when the decoded audio ends well before the container's duration and the file looks cut short
+    (ffmpeg said so, or there is no picture that could simply run longer than the sound)."""
     if info.duration is None or clip.duration >= SHORT_AUDIO * info.duration or info.duration - clip.duration < 1:
+        return ()
+    if not info.damaged and info.video_streams > 0:
         return ()
     message = (
         f"{path}: only {clip.duration:.1f} s of {info.duration:.1f} s decoded; the file may be truncated "
