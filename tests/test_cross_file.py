@@ -229,3 +229,35 @@ def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_ow
     assert done == [job] and job.pending == 0
     starts = sorted(round(s.start, 1) for s in job.segments)
     assert starts == [0.3, 10.3, 30.3, 50.3, 70.3], "follow-up segments land on the regions they came from"
+
+
+def test_a_region_whisper_passed_over_is_decoded_again_alone():
+    import numpy as np
+
+    from subgen.asr.batching import DecodeJob, WindowBatcher
+    from subgen.audio.media import SAMPLE_RATE, AudioClip
+    from subgen.audio.speech import JOIN_SILENCE, plan_windows
+    from subgen.core.types import Segment, Word
+    from subgen.core.types import SpeechRegion as R
+
+    regions = (R(0, 3), R(10, 15))
+    spans = tuple(R(r.start + 0.3, r.end - 0.3) for r in regions)
+    [window] = plan_windows(regions, spans)
+
+    class PassesOver(FakeEngine):
+        def decode_windows(self, audio, options, language):
+            self.seconds.append([round(len(a) / SAMPLE_RATE, 1) for a in audio])
+            # First call: words in the second region only; the re-decode of the first region hears it.
+            t, d = (3 + JOIN_SILENCE + 0.3, 4.4) if len(self.seconds) == 1 else (0.3, 2.4)
+            return [(Segment(t, t + d, " words", (Word(" words", t, t + d),)),) for _ in audio]
+
+    engine = PassesOver()
+    engine.seconds = []
+    job = DecodeJob(
+        AudioClip(np.zeros(20 * SAMPLE_RATE, dtype=np.float32), Path("x")), TranscribeOptions(), "en", spans
+    )
+    batcher = WindowBatcher(lambda: engine)
+    batcher.add(job, (window,))
+    assert batcher.pump(flush=True) == [job]
+    assert engine.seconds == [[8.2], [3.0]], "the passed-over region alone, once"
+    assert sorted(round(s.start, 1) for s in job.segments) == [0.3, 10.3]

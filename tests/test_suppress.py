@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from benchmarks.longform import generate
-from subgen.asr.suppress import SuppressOptions, collapse_loops, is_stock_phrase, is_symbols_only, loop_mask, suppress
+from subgen.asr.suppress import (
+    SuppressOptions,
+    collapse_loops,
+    drop_doubled,
+    is_stock_phrase,
+    is_symbols_only,
+    loop_mask,
+    suppress,
+)
 from subgen.audio.media import AudioClip
 from subgen.core.options import TranscribeOptions
 from subgen.core.types import Segment, SpeechRegion, Transcript, Word
@@ -113,3 +121,31 @@ def test_tiny_en_hallucinates_over_silence_and_suppression_removes_it(tiny_engin
     raw = tiny_engine.transcribe(clip, TranscribeOptions(model="tiny.en", vad=False))
     assert raw.text.strip(), "tiny.en no longer hallucinates on silence; pick another real case"
     assert suppress(raw).text == ""
+
+
+def _timed(text: str, start: float, step: float) -> list[Word]:
+    return [Word(f" {w}", start + k * step, start + (k + 1) * step) for k, w in enumerate(text.split())]
+
+
+SENTENCE = "the invention of movable metal letters"
+
+
+def test_a_copy_squeezed_into_a_fraction_of_the_time_is_dropped():
+    words = _timed(SENTENCE, 10.0, 0.5) + _timed(SENTENCE, 13.0, 0.02)  # 3 s, then 0.12 s
+    segment = Segment(10.0, 13.12, "".join(w.text for w in words), tuple(words))
+    [kept] = drop_doubled([segment], SuppressOptions())
+    assert kept.text.strip() == SENTENCE and kept.end == 13.0
+
+
+def test_a_copy_decoded_from_the_same_audio_twice_is_dropped_across_segments():
+    first = _timed(SENTENCE, 10.0, 0.5)
+    again = _timed(SENTENCE, 10.4, 0.5)  # a follow-up window heard the same stretch again
+    segments = [Segment(10.0, 13.0, SENTENCE, tuple(first)), Segment(10.4, 13.4, SENTENCE, tuple(again))]
+    assert drop_doubled(segments, SuppressOptions()) == segments[:1]
+
+
+def test_words_really_said_twice_stay():
+    twice = _timed(SENTENCE, 10.0, 0.5) + _timed(SENTENCE, 13.2, 0.45)
+    short = _timed("no no no", 1.0, 0.01)  # three words: below the four a doubled run needs
+    segments = [Segment(1.0, 1.03, " no no no", tuple(short)), Segment(10.0, 15.9, "x", tuple(twice))]
+    assert drop_doubled(segments, SuppressOptions()) == segments

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from subgen.audio.media import SAMPLE_RATE, AudioClip
-from subgen.audio.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, split_long, undecoded
+from subgen.audio.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, skipped, split_long, undecoded
 from subgen.core.types import Segment, Word
 from subgen.core.types import SpeechRegion as R
 
@@ -74,3 +74,23 @@ def test_no_follow_up_when_only_padding_is_left_or_nothing_was_heard():
     spans = (R(0.4, 7.6), R(20.4, 25.6))
     assert undecoded(window, (_seg(0.4, 8.0 + JOIN_SILENCE + 5.5),), spans) == ()
     assert undecoded(window, (), spans) == ()
+
+
+def test_a_region_passed_over_inside_a_window_is_decoded_again_alone():
+    regions = (R(0.0, 4.0), R(20.0, 26.0), R(40.0, 47.0))
+    [window] = plan_windows(regions, limit=29.0)
+    spans = (R(0.4, 3.6), R(20.4, 25.6), R(40.4, 46.6))
+    third = 4.0 + JOIN_SILENCE + 6.0 + JOIN_SILENCE
+    # Words in the second and third regions only: the first was passed over.
+    decoded = (_seg(4.0 + JOIN_SILENCE + 0.4, 4.0 + JOIN_SILENCE + 5.6), _seg(third + 0.4, third + 6.6))
+    assert skipped(window, decoded, spans) == (R(0.0, 4.0),)
+    # Every region has a word: nothing skipped; regions after the last word are undecoded's, not skipped's.
+    assert skipped(window, (_seg(0.4, 3.6), *decoded), spans) == ()
+    assert skipped(window, (_seg(0.4, 3.6),), spans) == ()
+    assert skipped(window, (), spans) == ()
+
+
+def test_a_passed_over_region_with_too_little_voice_is_left_alone():
+    [window] = plan_windows((R(0.0, 2.0), R(20.0, 26.0)), limit=29.0)
+    spans = (R(0.8, 1.1), R(20.4, 25.6))  # 0.3 s of voice in the first region
+    assert skipped(window, (_seg(2.0 + JOIN_SILENCE + 0.4, 2.0 + JOIN_SILENCE + 5.6),), spans) == ()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from subgen.asr.engines.base import Engine
 from subgen.audio.media import AudioClip
-from subgen.audio.speech import Window, plan_windows, undecoded
+from subgen.audio.speech import Window, plan_windows, skipped, undecoded
 from subgen.core.errors import SubgenError
 from subgen.core.options import TranscribeOptions
 from subgen.core.types import Segment, SpeechRegion
@@ -119,13 +119,12 @@ class WindowBatcher:
         # What Whisper left undecoded goes back to the front of the queue, each window's rest in windows of its
         # own: rests of distant windows packed together let a word misplaced across the join jump by the
         # distance between them (seen: a 1 s rest at 2:00 packed with one at 2:28 moved 28 s of cues to 2:28).
+        # A region it passed over inside the window is decoded again alone.
         follow_ups = [
             _Entry(entry.job, window, entry.round + 1)
             for entry, segments in zip(entries, results, strict=True)
             if entry.round < FOLLOW_UP_ROUNDS
-            for window in plan_windows(
-                undecoded(entry.window, segments, entry.job.spans), entry.job.spans, entry.job.options.window
-            )
+            for window in _follow_ups(entry, segments)
         ]
         for entry in follow_ups:
             log.debug("%s: decoding again from %.1f s", entry.job.clip.source, entry.window.source_start)
@@ -148,3 +147,11 @@ class WindowBatcher:
     def _fail_all(self, error: SubgenError) -> None:
         while self.queue:
             self._finish(self.queue.popleft(), (), error)
+
+
+def _follow_ups(entry: _Entry, segments: tuple[Segment, ...]) -> tuple[Window, ...]:
+    """Windows for what ``segments`` (a decode of ``entry``'s window) left out: each skipped region alone, then
+    the rest after the last decoded word."""
+    spans, limit = entry.job.spans, entry.job.options.window
+    alone = tuple(w for region in skipped(entry.window, segments, spans) for w in plan_windows((region,), spans, limit))
+    return alone + plan_windows(undecoded(entry.window, segments, spans), spans, limit)

@@ -31,6 +31,10 @@ class SuppressOptions:
     stock_no_speech: float = 0.5
     stock_logprob: float = -0.7
     stock_word_probability: float = 0.5
+    double_min_words: int = 4
+    double_max_words: int = 60
+    double_squeeze: float = 0.35
+    double_overlap: float = 0.2
 
 
 # Phrases Whisper emits over silence and music (it learned them from subtitle credits and video endings).
@@ -176,6 +180,46 @@ def collapse_loops(segments: Sequence[Segment], options: SuppressOptions) -> lis
     return out
 
 
+def _doubled_copy(words: Sequence[Word], keys: list[str], i: int, options: SuppressOptions) -> int:
+    """Length of a run from ``i`` written again right after it where the copy cannot be speech, else 0.
+
+    Real speech said twice takes about as long the second time and comes after the first; a copy Whisper wrote
+    from the same audio twice (a window and its follow-up) starts before the first one ends, and one it made up
+    at a window's end is squeezed into a fraction of the first one's time (seen: 16 words in 0.5 s).
+    """
+    for n in range(options.double_min_words, min(options.double_max_words, (len(words) - i) // 2) + 1):
+        if not all(keys[i : i + n]) or keys[i : i + n] != keys[i + n : i + 2 * n]:
+            continue
+        first, copy = words[i : i + n], words[i + n : i + 2 * n]
+        first_span, copy_span = first[-1].end - first[0].start, copy[-1].end - copy[0].start
+        squeezed = copy_span < options.double_squeeze * first_span
+        overlapping = copy[0].start < first[-1].end - options.double_overlap
+        return n if squeezed or overlapping else 0
+    return 0
+
+
+def drop_doubled(segments: Sequence[Segment], options: SuppressOptions) -> list[Segment]:
+    """A run of words written twice in a row whose second copy cannot be speech (see ``_doubled_copy``) kept once."""
+    words = [w for seg in segments for w in seg.words]
+    keys = [_key(w.text) for w in words]
+    dropped: set[int] = set()
+    i = 0
+    while i < len(words):
+        n = _doubled_copy(words, keys, i, options)
+        dropped.update(id(w) for w in words[i + n : i + 2 * n])
+        i += 2 * n if n else 1
+    if not dropped:
+        return list(segments)
+    out = []
+    for seg in segments:
+        kept = [w for w in seg.words if id(w) not in dropped]
+        if len(kept) < len(seg.words):
+            _removed(seg.text, seg, "the same words written twice")
+        if kept or not seg.words:
+            out.append(_rebuilt(seg, kept) if kept else seg)
+    return out
+
+
 def _keep_segment(segment: Segment, regions: Sequence[SpeechRegion] | None, options: SuppressOptions) -> bool:
     if is_symbols_only(segment.text):
         reason = "no words, only punctuation, symbols or annotations"
@@ -205,6 +249,7 @@ def suppress(
         segments = [s for s in (keep_speech_words(seg, regions, options) for seg in segments) if s is not None]
     segments = [s for s in segments if _keep_segment(s, regions, options)]
     segments = collapse_loops(segments, options)
+    segments = drop_doubled(segments, options)
     removed = len(transcript.segments) - len(segments)
     if removed:
         log.debug("suppression removed %d of %d segments", removed, len(transcript.segments))
