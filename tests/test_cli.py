@@ -60,7 +60,7 @@ def test_python_dash_m_help_runs_in_a_subprocess():
 
 def test_help_lists_every_command_with_its_summary():
     text = _help()
-    assert sorted(["run", "burn", "embed", "eval", "check", "models", "formats", "version"]) == COMMANDS
+    assert sorted(["run", "burn", "embed", "eval", "check", "models", "formats", "version", "serve"]) == COMMANDS
     for command in COMMANDS:
         assert f"{command} {_summary(command)}" in text
 
