@@ -68,7 +68,8 @@ def argv(system: str, model: str, videos: Sequence[Path], out: Path) -> list[str
 def srt_of(system: str, out: Path, video: Path) -> Path:
     """Where ``system`` writes the SRT of ``video``."""
     name = f"{video.stem}.srt" if system == "cli" else f"{video.stem}.en.srt"
-    found = sorted(out.rglob(name))  # subgen mirrors the input folders under -o
+    # subgen mirrors the input folders under -o (only when they differ), so an earlier run's copy may be there too
+    found = sorted(out.rglob(name), key=lambda p: p.stat().st_mtime, reverse=True)
     return found[0] if found else out / name
 
 

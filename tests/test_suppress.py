@@ -149,3 +149,31 @@ def test_words_really_said_twice_stay():
     short = _timed("no no no", 1.0, 0.01)  # three words: below the four a doubled run needs
     segments = [Segment(1.0, 1.03, " no no no", tuple(short)), Segment(10.0, 15.9, "x", tuple(twice))]
     assert drop_doubled(segments, SuppressOptions()) == segments
+
+
+def test_a_copy_sharing_the_time_with_the_first_keeps_the_words_that_have_it():
+    """Measured on the telephone-band file: the last words came after a VAD cut; the first copy's "ask not" and
+    the second copy's "And so my fellow" got no time, the real "ask not" is in the second copy."""
+    first = [*_timed("and so my fellow American", 53.0, 0.4), *_timed("ask not", 55.12, 0.0)]
+    copy = [*_timed("And so my fellow", 55.12, 0.0), Word(" American", 55.12, 55.28), *_timed("ask not", 56.4, 0.6)]
+    words = first + copy
+    [kept] = drop_doubled([Segment(53.0, 57.6, "".join(w.text for w in words), tuple(words))], SuppressOptions())
+    assert kept.text.strip() == "and so my fellow American ask not"
+    assert [w.start for w in kept.words[-2:]] == pytest.approx([56.4, 57.0]), "the timed ask not is kept"
+
+
+def test_a_loop_keeps_a_copy_on_each_voice_span_of_its_own():
+    """Measured: "five five", said as two stretches of voice, came back as "5 5 5 5" (one segment) and as six
+    "Five."s, the first misplaced at the end of the sentence before (whose span its words already stand on)."""
+    spans = [SpeechRegion(186.08, 186.46), SpeechRegion(186.66, 187.01)]
+    fours = Segment(185.68, 187.41, " 5 5 5 5", tuple(Word(" 5", a, b) for a, b in
+                    [(185.68, 186.62), (186.62, 187.06), (187.06, 187.40), (187.40, 187.41)]))  # fmt: skip
+    [kept] = collapse_loops([fours], SuppressOptions(), spans)
+    assert kept.text == " 5 5" and kept.end == pytest.approx(187.06)
+    assert collapse_loops([fours], SuppressOptions())[0].text == " 5", "without VAD's spans: kept once"
+    spans = [SpeechRegion(135.87, 137.79), SpeechRegion(141.89, 142.24), SpeechRegion(142.46, 142.78)]
+    before = Segment(136.48, 137.68, " 1455.", (Word(" 1455.", 136.48, 137.68),))
+    times = [(137.68, 137.68), (141.81, 142.45), (142.55, 142.55), (142.75, 142.75), (143.07, 143.07)]
+    fives = Segment(137.68, 143.11, " Five." * 5, tuple(Word(" Five.", a, b) for a, b in times))
+    out = collapse_loops([before, fives], SuppressOptions(), spans)
+    assert [w.start for s in out for w in s.words] == [136.48, 141.81, 142.55]

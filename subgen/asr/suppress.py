@@ -144,8 +144,27 @@ def _loop_length(keys: list[str], i: int, n: int) -> int:
     return count
 
 
-def loop_mask(keys: list[str], options: SuppressOptions) -> list[bool]:
-    """Which tokens to keep: a unit of up to ``max_loop_words`` repeated over ``max_repeats`` times is kept once."""
+def _copies_kept(places: Sequence[int | None], i: int, n: int, count: int, limit: int) -> list[int]:
+    """Which copies of a loop of ``count`` units of ``n`` tokens from ``i`` stand on voice of their own.
+
+    ``places`` says which voice span holds each token (None: none). A copy is kept when its tokens stand on
+    spans no kept token outside it stands on (seen: "five five" said as two spans came back as "5 5 5 5", or as
+    six "Five."s, the first misplaced on the sentence before); at most ``limit`` copies, and always one.
+    """
+    end = i + count * n
+    taken = {p for k, p in enumerate(places) if (k < i or k >= end) and p is not None}
+    kept: list[int] = []
+    for c in range(count):
+        own = {p for p in places[i + c * n : i + (c + 1) * n] if p is not None}
+        if own and not own & taken and len(kept) < limit:
+            kept.append(c)
+            taken |= own
+    return kept or [0]
+
+
+def loop_mask(keys: list[str], options: SuppressOptions, places: Sequence[int | None] | None = None) -> list[bool]:
+    """Which tokens to keep: a unit of up to ``max_loop_words`` repeated over ``max_repeats`` times is kept once,
+    or, when ``places`` tells the voice span of each token, once per span of its own (see ``_copies_kept``)."""
     keep = [True] * len(keys)
     i = 0
     while i < len(keys):
@@ -154,18 +173,31 @@ def loop_mask(keys: list[str], options: SuppressOptions) -> list[bool]:
                 break
             count = _loop_length(keys, i, n)
             if count > options.max_repeats:
-                keep[i + n : i + count * n] = [False] * (count - 1) * n
+                copies = _copies_kept(places, i, n, count, options.max_repeats) if places is not None else [0]
+                keep[i : i + count * n] = [k // n in copies for k in range(count * n)]
                 i += count * n - 1
                 break
         i += 1
     return keep
 
 
-def collapse_loops(segments: Sequence[Segment], options: SuppressOptions) -> list[Segment]:
-    """Repetition loops (within or across segments) cut to their first occurrence."""
+def _place(start: float, end: float, spans: Sequence[SpeechRegion]) -> int | None:
+    """The index of the voice span holding the middle of [start, end], if any."""
+    middle = (start + end) / 2
+    return next((k for k, s in enumerate(spans) if s.start <= middle <= s.end), None)
+
+
+def collapse_loops(
+    segments: Sequence[Segment], options: SuppressOptions, spans: Sequence[SpeechRegion] | None = None
+) -> list[Segment]:
+    """Repetition loops (within or across segments) cut to their first occurrence, or with VAD's voice ``spans``
+    to one copy per span of its own."""
     tokens: list[tuple[int, Word | None]] = [(s, w) for s, seg in enumerate(segments) for w in (seg.words or (None,))]
     keys = [_key(w.text if w is not None else segments[s].text) for s, w in tokens]
-    keep = loop_mask(keys, options)
+    places = None
+    if spans is not None:
+        places = [_place(*((w.start, w.end) if w else (segments[s].start, segments[s].end)), spans) for s, w in tokens]
+    keep = loop_mask(keys, options, places)
     if all(keep):
         return list(segments)
     out = []
@@ -180,22 +212,29 @@ def collapse_loops(segments: Sequence[Segment], options: SuppressOptions) -> lis
     return out
 
 
-def _doubled_copy(words: Sequence[Word], keys: list[str], i: int, options: SuppressOptions) -> int:
-    """Length of a run from ``i`` written again right after it where the copy cannot be speech, else 0.
+def _doubled_copy(words: Sequence[Word], keys: list[str], i: int, options: SuppressOptions) -> list[int]:
+    """Indices of the words to drop when a run from ``i`` is written again right after it and cannot be speech.
 
-    Real speech said twice takes about as long the second time and comes after the first; a copy Whisper wrote
-    from the same audio twice (a window and its follow-up) starts before the first one ends, and one it made up
-    at a window's end is squeezed into a fraction of the first one's time (seen: 16 words in 0.5 s).
+    Real speech said twice takes about as long the second time, word for word, and comes after the first. A copy
+    Whisper wrote from the same audio twice (a window and its follow-up) starts before the first one ends: the
+    copy goes. One it made up squeezes, at every place in the run, one of the two words into next to no time
+    (seen: 16 words in 0.5 s at a window's end; 7 words, five of them in 0.16 s, where a sentence's last words
+    came after a VAD cut and the first copy's last words had no time either). Then the words that have the time
+    are kept: the first copy up to a cut, the second from there (the cut that keeps the most word time).
     """
     for n in range(options.double_min_words, min(options.double_max_words, (len(words) - i) // 2) + 1):
         if not all(keys[i : i + n]) or keys[i : i + n] != keys[i + n : i + 2 * n]:
             continue
         first, copy = words[i : i + n], words[i + n : i + 2 * n]
-        first_span, copy_span = first[-1].end - first[0].start, copy[-1].end - copy[0].start
-        squeezed = copy_span < options.double_squeeze * first_span
-        overlapping = copy[0].start < first[-1].end - options.double_overlap
-        return n if squeezed or overlapping else 0
-    return 0
+        if copy[0].start < first[-1].end - options.double_overlap:
+            return list(range(i + n, i + 2 * n))
+        lasts = [(a.end - a.start, b.end - b.start) for a, b in zip(first, copy, strict=True)]
+        if sum(min(pair) for pair in lasts) >= options.double_squeeze * sum(max(pair) for pair in lasts):
+            return []
+        kept = [sum(a for a, _ in lasts[:c]) + sum(b for _, b in lasts[c:]) for c in range(n + 1)]
+        cut = max(range(n + 1), key=lambda c: (kept[c], c))
+        return [*range(i + cut, i + n), *range(i + n, i + n + cut)]
+    return []
 
 
 def drop_doubled(segments: Sequence[Segment], options: SuppressOptions) -> list[Segment]:
@@ -205,9 +244,9 @@ def drop_doubled(segments: Sequence[Segment], options: SuppressOptions) -> list[
     dropped: set[int] = set()
     i = 0
     while i < len(words):
-        n = _doubled_copy(words, keys, i, options)
-        dropped.update(id(w) for w in words[i + n : i + 2 * n])
-        i += 2 * n if n else 1
+        drop = _doubled_copy(words, keys, i, options)
+        dropped.update(id(words[k]) for k in drop)
+        i += len(drop) * 2 if drop else 1
     if not dropped:
         return list(segments)
     out = []
@@ -240,15 +279,19 @@ def _keep_segment(segment: Segment, regions: Sequence[SpeechRegion] | None, opti
 
 
 def suppress(
-    transcript: Transcript, regions: Sequence[SpeechRegion] | None = None, options: SuppressOptions | None = None
+    transcript: Transcript,
+    regions: Sequence[SpeechRegion] | None = None,
+    options: SuppressOptions | None = None,
+    spans: Sequence[SpeechRegion] | None = None,
 ) -> Transcript:
-    """``transcript`` without hallucinations; ``regions`` (from VAD, when it ran) mark where speech is."""
+    """``transcript`` without hallucinations; ``regions`` (from VAD, when it ran) mark where speech is, ``spans``
+    its stretches of voice (a loop keeps a copy on each span of its own)."""
     options = options or SuppressOptions()
     segments: list[Segment] = list(transcript.segments)
     if regions is not None:
         segments = [s for s in (keep_speech_words(seg, regions, options) for seg in segments) if s is not None]
     segments = [s for s in segments if _keep_segment(s, regions, options)]
-    segments = collapse_loops(segments, options)
+    segments = collapse_loops(segments, options, spans)
     segments = drop_doubled(segments, options)
     removed = len(transcript.segments) - len(segments)
     if removed:

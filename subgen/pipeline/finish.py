@@ -32,7 +32,8 @@ def clean(transcript: Transcript, audio: Audio) -> Transcript:
     """Drop what Whisper invents (suppress) and snap words to VAD's onsets and offsets (when VAD ran)."""
     if audio.speech is None:
         return suppress(transcript, None)
-    return align_to_voice(suppress(transcript, audio.speech.regions), audio.speech.spans)
+    speech = audio.speech
+    return align_to_voice(suppress(transcript, speech.regions, spans=speech.spans), speech.spans)
 
 
 def cue_options(options: CueOptions, audio: Audio) -> CueOptions:
