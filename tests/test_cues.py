@@ -10,8 +10,8 @@ import pytest
 
 from subgen.core.options import PRESETS, CueOptions, preset_options
 from subgen.core.types import Segment, Transcript, Word
-from subgen.subtitles.check import check_cues
-from subgen.subtitles.cues import break_lines, transcript_to_cues, wrap
+from subgen.subtitles.check import check_cues, cue_violations
+from subgen.subtitles.cues import READABLE_SHIFT, break_lines, transcript_to_cues, wrap
 from subgen.subtitles.readability import reading_chars
 
 NETFLIX = CueOptions(fps=25.0)
@@ -105,12 +105,26 @@ def test_cue_does_not_end_on_an_article():
         assert cue.lines[-1].split()[-1] not in {"the", "a", "an", "to", "for", "and", "her"}, cues
 
 
-def test_reading_speed_extends_the_out_time_up_to_half_a_second():
-    # 41 characters spoken in 1.2 s is 34 cps; a following cue 3 s later leaves room.
+def test_reading_speed_extends_the_out_time_until_readable_within_a_second():
+    # 41 characters spoken in 1.2 s is 34 cps; a following cue 3 s later leaves room for the 2.05 s 20 cps need
+    # (it used to stop 0.5 s after the last word, at 24 cps: a reading-speed violation).
     fast = _segment("Extraordinary circumstances demand focus.", 10.0, step=0.3)
     later = _segment("Then silence.", 14.0)
     cues = _cues(fast, later)
-    assert cues[0].end == pytest.approx(fast.end + 0.5)
+    assert cues[0].end == pytest.approx(10.0 + 41 / 20)
+    faster = _segment("Extraordinary circumstances demand focus.", 10.0, step=0.15)  # needs more than 1 s more
+    assert _cues(faster, later)[0].end == pytest.approx(faster.end + READABLE_SHIFT)
+
+
+def test_speech_faster_than_reading_delays_the_cue_that_continues_it():
+    """Measured on the sparse file: 86 characters in 3.7 s, one sentence in two cues, the first at 27 cps."""
+    first = _segment("Many people don't think about them as dinosaurs because they have feathers", 0.0, step=0.25)
+    rest = _segment("and can fly.", first.end, step=0.3)
+    after = _segment("Ten of clubs.", rest.end + 2.5)
+    cues = _cues(first, rest, after)
+    assert [cue_violations(cues, NETFLIX)] == [[frozenset()] * len(cues)]
+    assert cues[1].start > rest.start + 0.3, "the continuation waits for the first cue to be read"
+    assert cues[-1].start == pytest.approx(after.start), "a cue after a pause keeps its start"
 
 
 def test_extension_stops_two_frames_before_the_next_cue():

@@ -4,7 +4,8 @@ Cue boundaries are chosen by dynamic programming over the words, under hard limi
 maximum duration, no pause longer than ``max_pause`` inside a cue) and soft costs that prefer sentence ends,
 then pauses and clause punctuation, and avoid ending on an article, preposition or conjunction. Each cue
 then starts at its first word; its out-time is extended for reading speed and minimum duration where the
-gap allows, short gaps are closed and every gap keeps the minimum of two frames.
+gap allows, short gaps are closed and every gap keeps the minimum of two frames. Where speech is faster than
+the reading speed, a cue stays up to a second after its words and delays the cue continuing the speech.
 """
 
 from __future__ import annotations
@@ -335,6 +336,40 @@ def _out_time(
     return round(max(end, start + 0.001), 3)
 
 
+READABLE_SHIFT = 1.0
+"""How far (seconds) a cue too fast to read may stay after its last word, or push a cue that follows it in
+continuous speech past that cue's first word, to get the time its text needs."""
+
+
+def _readable(cues: list[Cue], spans: list[tuple[int, int]], slots: list[_Slot], options: CueOptions) -> list[Cue]:
+    """Cues too fast to read (or under the minimum duration) take the time they need from what follows.
+
+    Speech faster than the reading speed leaves no split readable on the words' own times: the deficit can only
+    be made up after the speech, so a cue may stay up to ``READABLE_SHIFT`` after its last word and, where the
+    next cue continues the speech (no breath between), delay that cue's start by as much; the next cue then
+    does the same in turn. A cue that starts after a pause is never delayed.
+    """
+    out = list(cues)
+    for k, (i, j) in enumerate(spans):
+        cue, last = out[k], slots[j - 1].word.end
+        need = _reading_seconds(reading_chars(cue.lines), j - i, options)
+        if cue.end - cue.start >= need - 5e-4:
+            continue
+        end = min(cue.start + need, cue.start + options.max_duration, max(cue.end, last + READABLE_SHIFT))
+        if k + 1 < len(out):
+            nxt, following = out[k + 1], slots[j].word.start
+            latest = following + READABLE_SHIFT if following - last <= BREATH_SECONDS else nxt.start
+            end = min(end, max(latest, nxt.start) - options.gap)
+            if end <= cue.end:
+                continue
+            start = max(nxt.start, round(end + options.gap, 3))
+            if nxt.start - options.gap - end <= options.close_gap:
+                end = start - options.gap  # a short gap left open is closed, as everywhere
+            out[k + 1] = Cue(start, max(nxt.end, start + MIN_CUE_SECONDS), nxt.lines)
+        out[k] = Cue(cue.start, round(max(end, cue.end), 3), cue.lines)
+    return out
+
+
 def _no_overlap(cues: list[Cue]) -> list[Cue]:
     fixed: list[Cue] = []
     for cue in cues:
@@ -353,4 +388,4 @@ def transcript_to_cues(transcript: Transcript, options: CueOptions) -> list[Cue]
     if not slots:
         return []
     spans = _segment(slots, options, language)
-    return _no_overlap(_timed(spans, slots, options, language))
+    return _no_overlap(_readable(_timed(spans, slots, options, language), spans, slots, options))
