@@ -58,11 +58,13 @@ def layout(options: RayOptions, device: str, resources: dict[str, Any], nodes: i
     alive nodes: one GPU actor per GPU when the cluster has GPUs (and ``--device`` is not cpu), else one CPU actor
     per node; CPU actors reserve at most one core each and leave one (or half the cluster) for the CPU tasks."""
     cpus, gpus = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
-    if device == "cuda" and gpus == 0 and not options.gpus_per_actor:
+    if device == "cuda" and gpus == 0:
         raise UsageError("--device cuda: the Ray cluster has no GPU; use --device cpu or add GPU nodes")
     per_gpu = options.gpus_per_actor
     if per_gpu is None:
         per_gpu = 1.0 if device != "cpu" and gpus >= 1 else 0.0
+    if device == "cuda" and per_gpu == 0:
+        raise UsageError("--device cuda needs GPUs on the decoder actors; drop --ray-gpus 0 or use --device cpu")
     if per_gpu > gpus:
         raise UsageError(f"--ray-gpus {per_gpu:g}: the Ray cluster has {gpus:g} GPU(s)")
     actors = options.actors or (max(1, int(gpus // per_gpu)) if per_gpu else max(1, nodes))
