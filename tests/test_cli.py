@@ -168,6 +168,7 @@ def test_run_flags_reach_the_run_options(monkeypatch, tmp_path):
     args = [
         *("--model", "tiny", "--language", "de", "--task", "translate", "--initial-prompt", "Hi."),
         *("--device", "cpu", "--engine", "openai-whisper", "--batch-size", "3", "--window", "12", "--beam-size", "2"),
+        *("--audio-track", "1"),
         *("-f", "vtt,srt", "-o", str(out), "--download-dir", str(downloads), "--overwrite", "--report", "r.json"),
         *("--no-vad", "--condition-on-previous-text", "--preset", "bbc", "--max-chars", "30", "--max-lines", "1"),
         *("--max-cps", "15", "--min-duration", "1.5", "--max-duration", "6", "--min-gap", "0.2"),
@@ -176,10 +177,13 @@ def test_run_flags_reach_the_run_options(monkeypatch, tmp_path):
         *("--fonts-dir", str(fonts), "--crf", "20"),
     ]
     unused = {o.name for o in _options("run") if not {*o.opts, *o.secondary_opts} & set(args)}
-    assert unused == {"burn"}  # (checked below) a new option belongs in args
+    ray = {"ray", "ray_address", "ray_actors", "ray_gpus", "ray_cpus"}  # not RunOptions: tests/test_ray.py checks them
+    assert unused == {"burn", *ray}  # (burn is checked below) a new option belongs in args
     result = runner.invoke(app, ["run", "clip.mp4", *args])
     assert result.exit_code == 2 and result.stderr == "error: captured\n"
-    transcribe = TranscribeOptions("tiny", "de", "translate", "Hi.", "cpu", False, True, 2, "openai-whisper", 3, 12.0)
+    transcribe = TranscribeOptions(
+        "tiny", "de", "translate", "Hi.", "cpu", False, True, 2, "openai-whisper", 3, 12.0, audio_track=1
+    )
     limits = {"max_chars": 30, "max_lines": 1, "max_cps": 15.0, "min_duration": 1.5, "max_duration": 6.0}
     style = SubtitleStyle("DejaVu Sans", 24.0, 1.0, "top", 8, "Bold=1")
     assert seen == [

@@ -86,7 +86,11 @@ BatchSizeOpt = Annotated[
 WindowOpt = Annotated[
     float, typer.Option(help="Most seconds of speech per decode window with VAD (5-29): longer gives more context.")
 ]
-BeamSizeOpt = Annotated[int, typer.Option(help="Beam search width (1: greedy, fastest).")]
+BeamSizeOpt = Annotated[int, typer.Option(help="Beam search width (1: greedy, fastest; at most 20).")]
+AudioTrackOpt = Annotated[
+    int | None,
+    typer.Option(help="Audio track to decode, from 0 (default: the default track, else the first with speech)."),
+]
 VadOpt = Annotated[
     bool, typer.Option(help="Voice activity detection: decode only speech, so silence and music get no text.")
 ]

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from subgen.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err, error_boundary, settings
+from subgen.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err, error_boundary, print_error, settings
 from subgen.cli.options import (
     STYLE,
     AssStyleOpt,
+    AudioTrackOpt,
     BatchSizeOpt,
     BeamSizeOpt,
     BurnOpt,
@@ -90,6 +91,7 @@ def run(
     batch_size: BatchSizeOpt = None,
     window: WindowOpt = WINDOW_SECONDS,
     beam_size: BeamSizeOpt = 5,
+    audio_track: AudioTrackOpt = None,
     format: FormatOpt = "srt",
     output_dir: OutputDirOpt = None,
     download_dir: DownloadDirOpt = None,
@@ -132,6 +134,7 @@ def run(
         options = run_options(params)
         on_ray = ray_options(params)
         source = api.check_run(options if on_ray is None else ray_checked(options))
+        api.check_destinations(options, report)
         items = expand_inputs(inputs)
     if on_ray is not None:
         raise typer.Exit(run_ray(items, options, on_ray, source.name, settings(ctx).quiet, report))
@@ -172,9 +175,7 @@ def run_batch(items: list[MediaItem], options: RunOptions, model: str, quiet: bo
     finally:
         progress.close()
     report = _report(batch, results, model, time.monotonic() - started, interrupted)
-    if report_path is not None:
-        report.write_json(report_path)
-    return _exit_code(report, quiet)
+    return _finish(report, report_path, quiet)
 
 
 def ray_options(params: Mapping[str, Any]) -> RayOptions | None:
@@ -220,9 +221,21 @@ def run_ray(
     report = RunReport(
         outcome.results, wall, model, outcome.engine, outcome.device, outcome.interrupted, outcome.load_seconds
     )
+    return _finish(report, report_path, quiet)
+
+
+def _finish(report: RunReport, report_path: Path | None, quiet: bool) -> int:
+    """Write ``--report`` (checked before the run; a failure now still leaves the summary and exit code 1)."""
+    from subgen.core.errors import OutputError
+
+    code = _exit_code(report, quiet)
     if report_path is not None:
-        report.write_json(report_path)
-    return _exit_code(report, quiet)
+        try:
+            report.write_json(report_path)
+        except OutputError as exc:
+            print_error(str(exc))
+            return max(code, EXIT_FAILED)
+    return code
 
 
 def _report(batch: Batch, results: list[ItemResult], model: str, wall: float, interrupted: bool) -> RunReport:
