@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 INSTALL = "pip install 'subgen-batch[ray]'"
 """What makes ``--ray`` work: the optional extra with Ray Data."""
+AUTH_HINT = "a cluster with token authentication also needs RAY_AUTH_MODE=token and its token, see docs/ray.md"
 RAY_LOG_LEVEL = logging.ERROR
 """Ray's own logger on the driver: its start-up and per-dataset INFO lines would tear through the progress bars."""
 
@@ -43,7 +44,7 @@ def ray_session(address: str | None) -> Iterator[ModuleType]:
         ray.init(address=address, include_dashboard=False, logging_level=RAY_LOG_LEVEL)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = address or "RAY_ADDRESS or a new local Ray"
-        raise UsageError(f"--ray: cannot connect to {where}: {_first_line(exc)}") from None
+        raise UsageError(f"--ray: cannot connect to {where}: {_first_line(exc)} ({AUTH_HINT})") from None
     try:
         yield ray
     finally:
