@@ -176,6 +176,24 @@ def test_a_killed_decoder_actor_is_restarted_and_each_output_is_written_once(loc
     assert not list(out.glob(f"*{TEMP_MARK}")), "a half-written file was left behind"
 
 
+def test_an_item_that_kills_its_actor_every_time_fails_alone(local_ray, clips, tmp_path):
+    from subgen.distributed import RayOptions, run_on_ray
+    from subgen.distributed.stages import Decoder
+
+    class Poisoned(Decoder):
+        """Dies whenever it is handed item 1, as a file that crashes a native library would make it."""
+
+        def __call__(self, batch):
+            if 1 in batch.column("index").to_pylist():
+                os._exit(1)
+            return super().__call__(batch)
+
+    run = run_on_ray(expand_inputs([str(clips)]), options(tmp_path), RayOptions(items_per_call=1), decoder=Poisoned)
+    assert [r.status for r in run.results] == [ItemStatus.OK, ItemStatus.FAILED, ItemStatus.OK, ItemStatus.OK]
+    assert "a Ray worker failed on it 4 times" in (run.results[1].error or "")
+    assert len(list(tmp_path.glob("*.srt"))) == len(CLIPS) - 1
+
+
 def test_a_rerun_after_an_interrupted_run_does_only_the_missing_items(local_ray, clips, tmp_path):
     from subgen.distributed import RayOptions, run_on_ray
     from subgen.distributed.stages import Decoder

@@ -33,7 +33,8 @@ from subgen.sources.inputs import MediaItem
 
 log = logging.getLogger(__name__)
 
-LOST = "not finished: a Ray worker kept failing on it ({reason}); run the same command again to retry it"
+DROPPED = f"a Ray worker failed on it {TASK_RETRIES + 1} times"
+"""Why an item's row never came back when the dataset itself finished: its block was dropped after the retries."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def collect(rows: Iterable[dict[str, Any]], spec: RunSpec, on_event: EventFn) ->
     """Read the status rows as they arrive (each an item's events); Ctrl-C stops the run and keeps what finished."""
     results: dict[int, ItemResult] = {}
     engines: list[EngineInfo] = []
-    total, interrupted, reason = len(spec.items), False, "its tasks failed too often"
+    total, interrupted, reason = len(spec.items), False, DROPPED
     try:
         for row in rows:
             index, result, engine = from_status_row(row)
@@ -165,14 +166,14 @@ def collect(rows: Iterable[dict[str, Any]], spec: RunSpec, on_event: EventFn) ->
         interrupted = True
     except Exception as exc:  # the dataset itself failed (Ray wraps the cause): the unfinished items fail with it
         log.error("the Ray job failed: %s", _first_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
-        reason = _first_line(exc)
+        reason = f"the Ray job failed: {_first_line(exc)}"
     ordered = [results.get(i) or (None if interrupted else lost(spec.items[i], reason)) for i in range(total)]
     return RayRun(tuple(r for r in ordered if r is not None), *_engine(engines), interrupted=interrupted)
 
 
 def lost(item: MediaItem, reason: str) -> ItemResult:
-    """The result of an item whose row never came back (its block was dropped after retries)."""
-    return ItemResult.failed(item.source, f"{item.source}: {LOST.format(reason=reason)}")
+    """The result of an item whose row never came back (its block was dropped, or the dataset failed)."""
+    return ItemResult.failed(item.source, f"{item.source}: not finished ({reason}); run the same command again")
 
 
 def _engine(engines: list[EngineInfo]) -> tuple[str | None, str | None, float]:
