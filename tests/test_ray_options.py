@@ -3,6 +3,7 @@ CLI branch around a stand-in runner. The runs on a real local Ray are in ``test_
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from subgen.core.results import ItemResult, ItemStatus
 from subgen.distributed.options import Layout, RayOptions, checked_on_driver, layout
 
 runner = CliRunner()
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="the ray extra is not installed (pip install 'subgen-batch[ray]')"
+)
 
 
 def test_help_imports_neither_ray_nor_torch():
@@ -41,6 +45,7 @@ def test_without_ray_installed_ray_is_a_usage_error_naming_the_install_command(a
     assert result.stderr.startswith("error: --ray needs Ray")
 
 
+@needs_ray
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -108,6 +113,7 @@ def test_status_rows_carry_every_field_and_any_file_name():
     assert [from_status_row(row) for row in rows] == [(0, ok, engine), (7, failed, None)]
 
 
+@needs_ray
 def test_the_cli_branch_reports_like_the_local_run(monkeypatch, tmp_path):
     """The flags reach the runner as ``RayOptions``; its results make the same report, summary and exit code."""
     import subgen.distributed as distributed
@@ -137,6 +143,7 @@ def test_the_cli_branch_reports_like_the_local_run(monkeypatch, tmp_path):
     assert [i["status"] for i in data["items"]] == ["ok", "failed"]
 
 
+@needs_ray
 def test_an_interrupted_ray_run_exits_130_and_keeps_its_report(monkeypatch, tmp_path):
     import subgen.distributed as distributed
     from subgen.distributed import RayRun
