@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ import numpy as np
 
 from subgen.asr.batching import DecodeJob, WindowBatcher
 from subgen.core.errors import SubgenError
-from subgen.core.options import RunOptions, TranscribeOptions
+from subgen.core.options import RunOptions
 from subgen.core.results import ItemResult
 from subgen.distributed.values import (
     EngineInfo,
@@ -28,9 +27,10 @@ from subgen.distributed.values import (
     without_audio,
 )
 from subgen.pipeline import finish
-from subgen.pipeline.decode import language_finder, start_pass
 from subgen.pipeline.engine import EngineSlot
-from subgen.pipeline.prepare import Failed, Pass, PrepareContext, Ready, Skipped, prepare, skipped_result
+from subgen.pipeline.item import Started, guarded, start_item
+from subgen.pipeline.item import finish_pass as finish_decoded
+from subgen.pipeline.prepare import Failed, PrepareContext, Ready, Skipped, prepare, skipped_result
 from subgen.pipeline.scratch import scratch_dir
 from subgen.sources.download import Downloader
 from subgen.sources.inputs import MediaItem
@@ -54,18 +54,6 @@ def worker_logging(level: int) -> None:
         handler.subgen_worker = True  # type: ignore[attr-defined]
         root.handlers[:] = [handler]
         root.propagate = False
-
-
-def guarded(item: MediaItem, step: Callable[[], ItemResult]) -> ItemResult:
-    """Run one per-item step; an error, a bug included, becomes this item's failed result (as ``Batch`` does)."""
-    try:
-        return step()
-    except SubgenError as exc:
-        log.error("%s", exc)
-        return ItemResult.failed(item.source, str(exc))
-    except Exception as exc:  # a bug must not lose the rest of the batch
-        log.exception("%s: unexpected error", item.source)
-        return ItemResult.failed(item.source, f"{item.source}: internal error: {exc!r}")
 
 
 # ---------------------------------------------------------------- stage 1: prepare (CPU task)
@@ -157,7 +145,7 @@ class Decoder:
     def decode_items(self, values: list[Staged]) -> list[Staged]:
         """What ``Batch`` does for consecutive items: queue each ready item's passes, decode full batches, flush."""
         batcher = WindowBatcher(self.slot.get)
-        jobs: dict[int, list[DecodeJob | ItemResult | None]] = {}
+        jobs: dict[int, list[Started]] = {}
         for number, value in enumerate(values):
             if isinstance(value.prepared, Ready):
                 jobs[number] = self.start(batcher, value.prepared)
@@ -165,36 +153,16 @@ class Decoder:
         batcher.pump(flush=True)
         return [finished(value, jobs.get(number)) for number, value in enumerate(values)]
 
-    def start(self, batcher: WindowBatcher, ready: Ready) -> list[DecodeJob | ItemResult | None]:
-        """Queue the windows of each unfinished pass of ``ready``, as ``Batch`` does: None for a pass whose files
-        exist, the pass's result when its files turn out to exist in the language just detected."""
-        language = language_finder(ready.audio, self.slot.get)
-        started: list[DecodeJob | ItemResult | None] = []
-        for plan in ready.passes:
-            if plan.done:
-                started.append(None)
-            elif plan.unverified and (found := verified(ready, plan, language)) is not None:
-                started.append(found)
-            else:
-                started.append(start_pass(batcher, ready.audio, plan.options, language, _no_progress))
-        return started
-
-
-def verified(ready: Ready, plan: Pass, language: Callable[[TranscribeOptions], str]) -> ItemResult | None:
-    """The pass's existing files when the item's detected language is one they are in (``Batch._verified``)."""
-    if not ready.audio.windows:
-        return None
-    try:
-        return finish.verified_pass(plan, language(plan.options), ready.item.source)
-    except SubgenError:
-        return None
+    def start(self, batcher: WindowBatcher, ready: Ready) -> list[Started]:
+        """Queue the windows of each unfinished pass of ``ready``, as ``Batch`` does (``pipeline.item``)."""
+        return start_item(batcher, ready, self.slot.get, _no_progress)
 
 
 def _no_progress(done: float) -> None:
     """Audio progress inside an actor is not reported: the driver counts an item's seconds when it finishes."""
 
 
-def finished(value: Staged, jobs: list[DecodeJob | ItemResult | None] | None) -> Staged:
+def finished(value: Staged, jobs: list[Started] | None) -> Staged:
     """``value`` after decoding: its passes' decodes, its audio dropped (only its length goes on)."""
     ready = value.prepared
     if jobs is None or not isinstance(ready, Ready):
@@ -228,10 +196,10 @@ def finish_one(value: Staged, spec: RunSpec) -> ItemResult:
         return skipped_result(prepared.item, prepared.passes)
     options, item = spec.options, prepared.item
     results = [
-        guarded(item, lambda n=n: finish_pass(value, prepared, n, options))  # type: ignore[misc]
+        guarded(item.source, lambda n=n: finish_pass(value, prepared, n, options))  # type: ignore[misc]
         for n in range(len(prepared.passes))
     ]
-    return guarded(item, lambda: finish.video_step(options, prepared.path, prepared.passes, results))
+    return guarded(item.source, lambda: finish.video_step(options, prepared.path, prepared.passes, results))
 
 
 def finish_pass(value: Staged, ready: Ready, number: int, options: RunOptions) -> ItemResult:
@@ -244,8 +212,4 @@ def finish_pass(value: Staged, ready: Ready, number: int, options: RunOptions) -
         return decoded
     if decoded is None:  # the decode stage leaves None only for finished passes
         raise SubgenError(f"{source}: pass {number + 1} was not decoded")
-    job = decoded.job(ready, number, value.samples)
-    if job.error is not None:
-        raise job.error
-    doc = finish.document(job, ready.audio, options.cues, options.video.style)
-    return finish.write_pass(doc, plan, options.output.formats, source, ready.audio.warnings)
+    return finish_decoded(ready, number, decoded.job(ready, number, value.samples), options)

@@ -4,7 +4,6 @@ fails that item only."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import shutil
@@ -16,17 +15,15 @@ from pathlib import Path
 
 from subgen.asr.batching import DecodeJob, WindowBatcher
 from subgen.asr.engines.base import Engine
-from subgen.core.errors import SubgenError
 from subgen.core.events import AudioProgress, Event, EventFn, ItemFinished, ItemStarted, ignore
-from subgen.core.options import RunOptions, TranscribeOptions
+from subgen.core.options import RunOptions
 from subgen.core.results import ItemResult
 from subgen.pipeline import finish
-from subgen.pipeline.decode import language_finder, start_pass
 from subgen.pipeline.engine import EngineSlot
+from subgen.pipeline.item import finish_pass, guarded, start_item
 from subgen.pipeline.prefetch import Prefetcher
 from subgen.pipeline.prepare import (
     Failed,
-    Pass,
     PrepareContext,
     Prepared,
     Ready,
@@ -166,28 +163,13 @@ class Batch:
 
     def _start_ready(self, flight: _InFlight, batcher: WindowBatcher) -> None:
         ready = flight.ready
-        language = language_finder(ready.audio, self._slot.get)
-        for number, plan in enumerate(ready.passes):
-            if plan.done:
-                flight.results[number] = finish.skipped_pass(plan, ready.item.source)
-                continue
-            if plan.unverified and (verified := self._verified(ready, plan, language)) is not None:
-                flight.results[number] = verified
-                continue
-            job = start_pass(batcher, ready.audio, plan.options, language, self._whole_progress(ready))
-            self._jobs[job] = (flight, number)
+        for number, started in enumerate(start_item(batcher, ready, self._slot.get, self._whole_progress(ready))):
+            if isinstance(started, ItemResult):
+                flight.results[number] = started
+            else:
+                self._jobs[started] = (flight, number)
         if flight.complete:
             self._complete(flight)
-
-    def _verified(self, ready: Ready, plan: Pass, language: Callable[[TranscribeOptions], str]) -> ItemResult | None:
-        """The pass's existing files when the item's detected language is one they are in (detection may fail:
-        then the pass is decoded and fails or succeeds there)."""
-        if not ready.audio.windows:
-            return None
-        try:
-            return finish.verified_pass(plan, language(plan.options), ready.item.source)
-        except SubgenError:
-            return None
 
     def _whole_progress(self, ready: Ready) -> Callable[[float], None]:
         total = ready.audio.clip.duration
@@ -196,38 +178,22 @@ class Batch:
     def _finish_jobs(self, jobs: list[DecodeJob]) -> None:
         for job in jobs:
             flight, number = self._jobs.pop(job)
-            step = functools.partial(self._finish_pass, flight.ready, number, job)
-            flight.results[number] = self._guarded(flight.ready, step)
+            ready = flight.ready
+            flight.results[number] = guarded(ready.item.source, lambda: self._finish_pass(ready, number, job))  # noqa: B023
             if flight.complete:
                 self._complete(flight)
 
     def _finish_pass(self, ready: Ready, number: int, job: DecodeJob) -> ItemResult:
-        if job.error is not None:
-            raise job.error
-        options = self.options
-        doc = finish.document(job, ready.audio, options.cues, options.video.style)
+        result = finish_pass(ready, number, job, self.options)
         self._emit(AudioProgress(job.clip.duration, job.clip.duration))
-        plan, source = ready.passes[number], ready.item.source
-        return finish.write_pass(doc, plan, options.output.formats, source, ready.audio.warnings)
+        return result
 
     def _complete(self, flight: _InFlight) -> None:
         ready = flight.ready
         results = [flight.results[n] for n in range(len(ready.passes))]
-        result = self._guarded(ready, lambda: finish.video_step(self.options, ready.path, ready.passes, results))
+        result = guarded(ready.item.source, lambda: finish.video_step(self.options, ready.path, ready.passes, results))
         shutil.rmtree(ready.scratch, ignore_errors=True)  # the item's audio file: disk is freed as items finish
         self._record(ready.index, result, flight.started, flight.loaded_before)
-
-    def _guarded(self, ready: Ready, step: Callable[[], ItemResult]) -> ItemResult:
-        """Run one per-item step; an error, a bug included, becomes this item's failed result."""
-        source = ready.item.source
-        try:
-            return step()
-        except SubgenError as exc:
-            log.error("%s", exc)
-            return ItemResult.failed(source, str(exc))
-        except Exception as exc:  # a bug must not lose the rest of the batch
-            log.exception("%s: unexpected error", source)
-            return ItemResult.failed(source, f"{source}: internal error: {exc!r}")
 
     def _record(self, index: int, result: ItemResult, started: float, loaded_before: float) -> None:
         # The one-off model load is reported by the batch, not charged to the item that triggered it.
