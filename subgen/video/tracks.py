@@ -1,4 +1,4 @@
-"""Subtitle tracks: cues read back from subtitle files, ISO 639-2 language tags and track titles."""
+"""A subtitle track to embed or burn: its file, language, title and the task that made it."""
 
 from __future__ import annotations
 

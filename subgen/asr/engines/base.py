@@ -1,4 +1,4 @@
-"""The Engine interface and the transcript types every stage speaks."""
+"""The Engine interface, the batch size that halves on out-of-memory, and the failed-window rule."""
 
 from __future__ import annotations
 
