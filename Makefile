@@ -27,9 +27,10 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# The fast tier: everything that needs no model and no speech corpus (media made by ffmpeg's lavfi sources).
+# The fast tier: everything that needs no model and no speech corpus (media made by ffmpeg's lavfi sources),
+# on both cores.
 fast: setup
-	$(BIN)/python -m pytest -m "not model"
+	$(BIN)/python -m pytest -m "not model" -n 2
 
 lint: setup
 	$(BIN)/ruff check .
