@@ -30,6 +30,7 @@ from subgen.core.errors import DownloadError, MediaError, UsageError
 from subgen.core.options import TranscribeOptions
 from subgen.pipeline.engine import EngineCache
 from subgen.pipeline.scratch import PREFIX, remove_dead_scratch
+from subgen.sources.download import DownloadLimits
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -308,43 +309,54 @@ def test_8_absurd_numbers_are_usage_errors(folder, engines, flag, value):
     assert outcome.exit_code == 2 and f"{flag} must be between" in outcome.stderr and engines == []
 
 
-class _Trickle(BaseHTTPRequestHandler):
-    """Sends a media header and then one byte per ``gap`` event: a server that never quite stops."""
-
+def _slow_server(chunk: bytes, gap: float) -> tuple[ThreadingHTTPServer, threading.Event]:
+    """A loopback server whose one file never ends: ``chunk`` every ``gap`` seconds until released."""
     release = threading.Event()
 
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", "100000")
-        self.end_headers()
-        while not self.release.is_set():
-            try:
-                self.wfile.write(b"\0")
-                self.wfile.flush()
-            except OSError:
-                return
-            self.release.wait(0.5)
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            while not release.is_set():
+                try:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                except OSError:
+                    return
+                release.wait(gap)
 
-    def log_message(self, *args: object) -> None:
-        return
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, release
 
 
-def test_8_a_trickling_download_is_abandoned_with_a_reason(tmp_path):
+@pytest.mark.parametrize(
+    ("chunk", "limits", "reason"),
+    [
+        (b"\0", DownloadLimits(stall=2.0), "stalled: less than 16 KiB in"),  # one byte now and then
+        (b"\0" * 65536, DownloadLimits(stall=60.0, total=2.0), "took longer than 2 s"),  # steady, never ending
+    ],
+    ids=["trickle", "endless"],
+)
+def test_8_a_download_that_never_finishes_is_abandoned_with_a_reason(tmp_path, chunk, limits, reason):
     from subgen.sources.download import download
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server, release = _slow_server(chunk, 0.2)
     url = f"http://127.0.0.1:{server.server_port}/slow.mp4"
     try:
-        with pytest.raises(DownloadError, match="stalled") as info:
-            download(url, tmp_path / "dl", stall=2.0)
+        with pytest.raises(DownloadError, match=reason) as info:
+            download(url, tmp_path / "dl", limits=limits)
     finally:
-        _Trickle.release.set()
+        release.set()
         server.shutdown()
         server.server_close()
     assert url in str(info.value) and "try again later" in str(info.value)
+    assert not [p for p in (tmp_path / "dl").iterdir() if not p.name.endswith(".part")], "nothing but a .part"
 
 
 # ---------------------------------------------------------------- 9: SIGTERM and dead runs' scratch

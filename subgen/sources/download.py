@@ -29,6 +29,8 @@ STALL_SECONDS = 60.0
 """A download that brings fewer than ``STALL_BYTES`` in this long is abandoned (a server trickling bytes would
 otherwise hold every item after it; a silent one is caught by the socket timeout)."""
 STALL_BYTES = 16 * 1024
+TOTAL_SECONDS = 6 * 3600.0
+"""No one download may take longer (a whole feature film at a poor 200 kB/s takes an hour)."""
 ARCHIVE_NAME = ".subgen-downloads.json"
 AUDIO_FORMAT = "bestaudio/best"
 VIDEO_FORMAT = "bestvideo*+bestaudio/best"
@@ -175,7 +177,7 @@ def download(
     *,
     video: bool = False,
     info: dict[str, Any] | None = None,
-    stall: float = STALL_SECONDS,
+    limits: DownloadLimits | None = None,
 ) -> Path:
     """Download ``url`` into ``target_dir``: audio only unless ``video``; returns the file.
 
@@ -188,7 +190,7 @@ def download(
     if done := archive.by_url(url, video):
         log.info("%s: already downloaded as %s", display_url(url), done.name)
         return done
-    guard = _StallGuard(stall)
+    guard = _StallGuard(limits or DownloadLimits())
     params = _download_params(target_dir, _progress_hook(url, on_event, guard), video)
 
     def fetch() -> tuple[Path, str | None]:
@@ -199,8 +201,7 @@ def download(
         path, key = guard.watch(fetch)
     except DownloadStalled as exc:
         raise DownloadError(
-            f"{display_url(url)}: download {exc} (less than {STALL_BYTES // 1024} KiB in {stall:g} s); "
-            "the server is too slow or stuck, try again later"
+            f"{display_url(url)}: download {exc}; the server is too slow or stuck, try again later"
         ) from exc
     except yt_dlp.utils.YoutubeDLError as exc:
         raise DownloadError(_failure(url, "download", exc)) from exc
@@ -210,17 +211,25 @@ def download(
     return path
 
 
+@dataclass(frozen=True)
+class DownloadLimits:
+    """When a download is given up: fewer than ``STALL_BYTES`` in ``stall`` seconds, or ``total`` seconds in all."""
+
+    stall: float = STALL_SECONDS
+    total: float = TOTAL_SECONDS
+
+
 @dataclass
 class _StallGuard:
-    """Watches the bytes a download brings; ``watch`` gives up on one that stalls.
+    """Watches the bytes a download brings; ``watch`` gives up on one that stalls or takes too long in all.
 
     yt-dlp reads a block at a time and reports after each, so a server that trickles bytes blocks inside a read
     for minutes: the download therefore runs on a worker thread, and the caller stops waiting when no
-    ``STALL_BYTES`` arrived for ``seconds`` (the abandoned thread ends when its connection does, and what it
-    leaves is a ``.part`` file, never a finished download).
+    ``STALL_BYTES`` arrived for ``limits.stall`` seconds, or after ``limits.total`` seconds (the abandoned thread
+    ends when its connection does, and what it leaves is a ``.part`` file, never a finished download).
     """
 
-    seconds: float
+    limits: DownloadLimits
     mark_time: float = field(default_factory=time.monotonic)
     mark_bytes: float = 0.0
 
@@ -240,20 +249,25 @@ class _StallGuard:
                 outcome.put((False, exc))
 
         threading.Thread(target=run, name="subgen-download", daemon=True).start()
-        self.mark_time = time.monotonic()
+        started = self.mark_time = time.monotonic()
         while True:
             try:
-                ok, value = outcome.get(timeout=min(1.0, self.seconds / 4))
+                ok, value = outcome.get(timeout=min(1.0, self.limits.stall / 4, self.limits.total / 4))
             except queue.Empty:
-                idle = time.monotonic() - self.mark_time
-                if idle > self.seconds:
-                    raise DownloadStalled(
-                        f"stalled: {self.mark_bytes:.0f} bytes, then nothing for {idle:.0f} s"
-                    ) from None
+                self._check(time.monotonic(), started)
                 continue
             if ok:
                 return value
             raise value
+
+    def _check(self, now: float, started: float) -> None:
+        idle, limits = now - self.mark_time, self.limits
+        if idle > limits.stall:
+            raise DownloadStalled(
+                f"stalled: less than {STALL_BYTES // 1024} KiB in {idle:.0f} s (after {self.mark_bytes:.0f} bytes)"
+            )
+        if now - started > limits.total:
+            raise DownloadStalled(f"took longer than {limits.total:g} s ({self.mark_bytes:.0f} bytes so far)")
 
 
 def _progress_hook(url: str, on_event: EventFn | None, guard: _StallGuard) -> Callable[[dict], None]:
@@ -277,9 +291,14 @@ class Downloader:
     """
 
     def __init__(
-        self, target_dir: Path, *, video: bool = False, on_event: EventFn | None = None, stall: float = STALL_SECONDS
+        self,
+        target_dir: Path,
+        *,
+        video: bool = False,
+        on_event: EventFn | None = None,
+        limits: DownloadLimits | None = None,
     ) -> None:
-        self.target_dir, self.video, self.on_event, self.stall = target_dir, video, on_event, stall
+        self.target_dir, self.video, self.on_event, self.limits = target_dir, video, on_event, limits
         self._infos: dict[str, dict[str, Any]] = {}
         self._files: dict[str, Path] = {}
 
@@ -294,7 +313,7 @@ class Downloader:
         if url not in self._files:
             info = self._infos.get(url)
             self._files[url] = download(
-                url, self.target_dir, self.on_event, video=self.video, info=info, stall=self.stall
+                url, self.target_dir, self.on_event, video=self.video, info=info, limits=self.limits
             )
         return self._files[url]
 
