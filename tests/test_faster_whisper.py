@@ -40,6 +40,7 @@ def test_cpu_defaults_are_int8_a_batch_of_four_and_two_decoders(engine):
     assert (engine.device, engine.compute_type, engine.batch_size) == ("cpu", "int8", 4)
     assert engine.workers == min(2, cpu_cores()) and len(engine._pipelines) == engine.workers
     assert engine.detect_language(np.zeros(SAMPLE_RATE, dtype=np.float32)) == "en", "tiny.en is English-only"
+    assert engine.language_probability(np.zeros(SAMPLE_RATE, dtype=np.float32)) == ("en", 1.0)
 
 
 def test_a_batch_of_real_windows_decodes_each_with_timed_words(engine, windows):
@@ -176,7 +177,10 @@ def test_multilingual_base_detects_german(corpus):
 
     base = FasterWhisperEngine(resolve("base"), "cpu")
     assert base.multilingual
-    assert base.detect_language(extract_audio(corpus / "de_fleurs_000.ogg").samples) == "de"
+    german = extract_audio(corpus / "de_fleurs_000.ogg").samples
+    assert base.detect_language(german) == "de"
+    language, probability = base.language_probability(german)
+    assert language == "de" and 0.5 < probability <= 1.0, probability
 
 
 def test_an_openai_checkpoint_is_refused_with_the_engine_to_use(tmp_path):

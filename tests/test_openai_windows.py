@@ -117,6 +117,7 @@ def test_batch_size_does_not_change_the_text(tiny_engine, batched, clips, monkey
 
 def test_english_only_model_detects_english(tiny_engine, clips):
     assert tiny_engine.detect_language(clips[0].samples) == "en"
+    assert tiny_engine.language_probability(clips[0].samples) == ("en", 1.0), "tiny.en is English-only: certain"
 
 
 def test_silence_leaves_nothing_the_no_speech_rules_keep(tiny_engine):

@@ -19,7 +19,6 @@ from pathlib import Path
 import subgen.api as api
 from subgen.asr.engines.base import Engine
 from subgen.core.errors import SubgenError
-from subgen.pipeline.decode import detect_language
 from subgen.pipeline.prepare import load_audio
 from subgen.pipeline.scratch import scratch_dir
 from subgen.service.config import ServiceConfig
@@ -183,6 +182,5 @@ class Worker:
             audio = load_audio(path, scratch, self._options)
             if not audio.windows:
                 return Detection("en", 0.0)  # no speech: nothing to tell a language from
-            language = detect_language(self.engine(), audio)
-        english_only = api.resolve_model(self._options).english_only
-        return Detection(language, 1.0 if english_only else None)
+            language, probability = self.engine().language_probability(audio.windows[0].samples(audio.clip))
+        return Detection(language, round(probability, 4))

@@ -39,6 +39,10 @@ class Engine(Protocol):
         """Decode a clip into timestamped segments with words."""
         ...
 
+    def language_probability(self, samples: np.ndarray) -> tuple[str, float]:
+        """``detect_language``'s answer with the model's probability for it (1.0 for English-only models)."""
+        ...
+
     def detect_language(self, samples: np.ndarray) -> str:
         """The language code spoken in (up to 30 s of) ``samples``; ``en`` for English-only models."""
         ...

@@ -59,6 +59,10 @@ class FakeEngine:
         segments = _segments(audio.duration, self.seconds_per_segment, progress)
         return Transcript(options.language or self.language, segments, audio.duration, self.model_name, options.task)
 
+    def language_probability(self, samples: np.ndarray) -> tuple[str, float]:
+        """The configured ``language``, certain."""
+        return self.language, 1.0
+
     def detect_language(self, samples: np.ndarray) -> str:
         """The configured ``language``."""
         return self.language

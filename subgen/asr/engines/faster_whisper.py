@@ -152,10 +152,16 @@ class FasterWhisperEngine(WindowedEngine):
 
     def detect_language(self, samples: np.ndarray) -> str:
         """The most likely language of the first 30 s of ``samples``."""
+        return self.language_probability(samples)[0]
+
+    def language_probability(self, samples: np.ndarray) -> tuple[str, float]:
+        """The most likely language of the first 30 s of ``samples`` and the model's probability for it."""
         if not self.multilingual:
-            return "en"
-        language, _, _ = self._model.detect_language(np.asarray(samples[: 30 * SAMPLE_RATE], dtype=np.float32))
-        return language
+            return "en", 1.0
+        language, probability, _ = self._model.detect_language(
+            np.asarray(samples[: 30 * SAMPLE_RATE], dtype=np.float32)
+        )
+        return language, float(probability)
 
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str

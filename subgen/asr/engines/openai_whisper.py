@@ -127,13 +127,18 @@ class OpenAIWhisperEngine(WindowedEngine):
 
     def detect_language(self, samples: np.ndarray) -> str:
         """The most likely language of the first 30 s of ``samples``."""
+        return self.language_probability(samples)[0]
+
+    def language_probability(self, samples: np.ndarray) -> tuple[str, float]:
+        """The most likely language of the first 30 s of ``samples`` and the model's probability for it."""
         if not self._model.is_multilingual:
-            return "en"
+            return "en", 1.0
         from whisper.audio import N_SAMPLES
 
         mel, _ = _window_mel(self._model, samples[:N_SAMPLES])
         _, probs = self._model.detect_language(self._on_device(mel))
-        return max(probs, key=probs.get)
+        language = max(probs, key=probs.get)
+        return language, float(probs[language])
 
     def _decode_batch(
         self, windows: Sequence[np.ndarray], options: TranscribeOptions, language: str
