@@ -84,9 +84,10 @@ def resolve_model(options: TranscribeOptions) -> ModelSource:
     from subgen.asr.models import resolve
 
     source = resolve(options.model)
-    if options.device == "cuda" and not gpu_visible(pick_engine(options.engine, source)):
+    engine = pick_engine(options.engine, source)
+    if options.device == "cuda" and not gpu_visible(engine):
         raise UsageError(
-            f"--device cuda: {pick_engine(options.engine, source)} sees no CUDA GPU; use --device cpu or auto"
+            f"--device cuda: {engine} sees no CUDA GPU; use --device cpu or auto"
         )
     if source.english_only and (options.task == "translate" or options.language not in (None, "en")):
         raise UsageError(

@@ -72,6 +72,16 @@ def folder(speech_clip: Path, tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def videos(tmp_path: Path) -> Path:
+    """Four copies of the sample video: a batch long enough to be interrupted after its first item."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for n in range(4):
+        shutil.copy(REPO / "samples" / "jfk.mp4", folder / f"v{n}.mp4")
+    return folder
+
+
 def report_of(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -154,11 +164,7 @@ def test_4_an_unusable_model_cache_is_one_line(folder, engines, tmp_path, monkey
 
 
 @pytest.mark.model
-def test_4_a_second_ctrl_c_during_shutdown_leaves_no_traceback(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for n in range(4):
-        shutil.copy(REPO / "samples" / "jfk.mp4", videos / f"v{n}.mp4")
+def test_4_a_second_ctrl_c_during_shutdown_leaves_no_traceback(tmp_path, videos):
     argv = [sys.executable, "-m", "subgen", "run", str(videos), "--model", "tiny.en", "--batch-size", "1"]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd=tmp_path)
     assert proc.stderr is not None
@@ -376,11 +382,7 @@ def test_9_scratch_of_dead_runs_is_removed(tmp_path):
 
 
 @pytest.mark.model
-def test_9_sigterm_stops_like_ctrl_c_with_a_report(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for n in range(4):
-        shutil.copy(REPO / "samples" / "jfk.mp4", videos / f"v{n}.mp4")
+def test_9_sigterm_stops_like_ctrl_c_with_a_report(tmp_path, videos):
     report = tmp_path / "r.json"
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     argv = [sys.executable, "-m", "subgen", "-q", "run", str(videos), "--model", "tiny.en", "--batch-size", "1",

@@ -18,7 +18,7 @@ from subgen.core.languages import LANGUAGE_CODES, language_name
 from subgen.service import documents, spec, uploads
 from subgen.service.errors import BadRequest, NotReady
 from subgen.service.jobs import Service, Submission
-from subgen.service.routes.common import service, submit_upload
+from subgen.service.routes.common import decode_options, service, submit_upload
 from subgen.service.routes.openai import final_document
 
 router = APIRouter(tags=["whisper-asr-webservice"])
@@ -64,14 +64,7 @@ def _options(task: str, language: str | None, prompt: str | None, vad: bool | No
         raise BadRequest(f"task must be one of {', '.join(TASKS)}", param="task")
     if language is not None and language not in LANGUAGE_CODES:
         raise BadRequest(f"language '{language}' is not a Whisper language code", param="language")
-    options: dict[str, Any] = {"task": task}
-    if language:
-        options["language"] = language
-    if prompt:
-        options["initial_prompt"] = prompt
-    if vad is not None:
-        options["vad"] = vad
-    return spec.check_options(options)
+    return decode_options(task, language, prompt, vad=vad)
 
 
 @router.post("/detect-language")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from subgen.service import uploads
+from subgen.service import spec, uploads
 from subgen.service.errors import BadRequest
 from subgen.service.jobs import Service, Submission
 from subgen.service.store import Job
@@ -35,6 +35,16 @@ async def submit_upload(svc: Service, file: Any, sub: Submission, *, pcm: bool =
     finally:
         await file.close()
         await run_in_threadpool(uploads.discard, folder)  # gone already when the job took the file
+
+
+def decode_options(task: str, language: str | None, prompt: str | None, **extra: Any) -> dict[str, Any]:
+    """A compatibility route's fields as subgen options, checked like any submission's (a 400 naming the field)."""
+    options: dict[str, Any] = {"task": task, **{k: v for k, v in extra.items() if v is not None}}
+    if language:
+        options["language"] = language
+    if prompt:
+        options["initial_prompt"] = prompt
+    return spec.check_options(options)
 
 
 def job_response(svc: Service, job: Job, created: bool) -> JSONResponse:

@@ -15,7 +15,7 @@ from subgen.core.languages import LANGUAGE_CODES
 from subgen.service import documents, spec
 from subgen.service.errors import BadRequest, Conflict, JobFailed
 from subgen.service.jobs import Service, Submission
-from subgen.service.routes.common import service, submit_upload
+from subgen.service.routes.common import decode_options, service, submit_upload
 from subgen.service.store import Job, JobState
 
 router = APIRouter(prefix="/v1/audio", tags=["openai"])
@@ -87,12 +87,7 @@ def _options(svc: Service, request: _Request, task: str, prompt: str | None, lan
         )
     if language is not None and language not in LANGUAGE_CODES:
         raise BadRequest(f"language '{language}' is not an ISO-639-1 code Whisper knows", param="language")
-    options: dict[str, Any] = {"task": task}
-    if language:
-        options["language"] = language
-    if prompt:
-        options["initial_prompt"] = prompt
-    return spec.check_options(options)
+    return decode_options(task, language, prompt)
 
 
 async def _answer(
