@@ -16,9 +16,11 @@ cue per utterance, generated non-speech) but in eight kinds, one file of each ki
 | ``music`` | 12 utterances over a generated music bed 12-18 dB below the speech, and a stretch of music alone |
 | ``levels`` | 12 utterances at levels from -35 to -14 dBFS, pauses of 0.2-6 s |
 
-The tuning half uses seeds 1000-1007, the report half 2000-2007. The corpus holds only 25 English clips (about
-465 words), so both halves are made of the same clips in other orders, neighbours, pauses, levels, beds and
-bands: the report half is held out in arrangement and acoustics, not in speakers or sentences.
+The tuning half uses seeds 1000-1007, the report half 2000-2007; two more tuning groups (``tuning2``: 3000-3007,
+``tuning3``: 4000-4007) serve diagnosis once the tuning half shows nothing more, and are never reported as held
+out. The corpus holds only 25 English clips (about 465 words), so both halves are made of the same clips in other
+orders, neighbours, pauses, levels, beds and bands: the report half is held out in arrangement and acoustics, not
+in speakers or sentences.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ from subgen.audio.media import SAMPLE_RATE, extract_audio
 KINDS = ("reading", "lecture", "sparse", "shortlong", "noisy", "phone", "music", "levels")
 HALVES = {"tuning": 1000, "report": 2000}
 """Each half's first seed; file ``i`` of a half (kind ``KINDS[i]``) is built with seed ``first + i``."""
+EXTRA_TUNING = {"tuning2": 3000, "tuning3": 4000}
+"""More tuning files, built the same way, for diagnosing what the tuning half no longer shows; never reported as
+held out."""
+SEEDS = {**HALVES, **EXTRA_TUNING}
 STRETCH_KINDS = ("silence", "pink", "brown", "white", "tone", "chord", "music", "mix")
 SHORT_WORDS = 9
 """A clip with at most this many reference words counts as a short utterance."""
@@ -159,11 +165,12 @@ _KIND_RECIPES: dict[str, Callable[[random.Random, list[str], Path], dict]] = {
 
 def recipe(corpus: Path, half: str, index: int) -> Recipe:
     """File ``index`` of ``half``: its kind is ``KINDS[index]``, everything else is drawn with its seed."""
-    kind, seed = KINDS[index], HALVES[half] + index
+    kind, seed = KINDS[index], SEEDS[half] + index
     rng = random.Random(seed)
     fields = _KIND_RECIPES[kind](rng, clip_stems(corpus), corpus)
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    return Recipe(f"{half[0]}{index + 1}-{kind}", kind, seed, **fields)
+    prefix = half[0] + (f"{half[-1]}-" if half[-1].isdigit() else "")
+    return Recipe(f"{prefix}{index + 1}-{kind}", kind, seed, **fields)
 
 
 def recipes(corpus: Path, half: str) -> list[Recipe]:

@@ -1,7 +1,7 @@
 """Every sentence, once, on time: subgen's defaults, ``--no-vad`` and openai-whisper's CLI on the development set.
 
 Usage: python benchmarks/devset_quality.py [--model tiny.en] [--work devset] [--systems subgen,no-vad,cli]
-       [--groups tuning,report,A,B] [--per-file] [--rerun-peers]
+       [--groups tuning,report,A,B] [--per-file] [--rerun-peers] [--score-only]
 
 Groups: the tuning and report halves of ``benchmarks/devset.py`` and long-form files A and B of
 ``benchmarks/quality.py``. Each system runs once over every file of the chosen groups (one process, model loaded
@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.devset import HALVES, build_half
+from benchmarks.devset import SEEDS, build_half
 from benchmarks.longform import LongForm, build_longform
 from benchmarks.quality import LONGFORM_FILES, whisper_cli
 from subgen.core.options import PRESETS
@@ -182,7 +182,7 @@ def build_groups(corpus: Path, work: Path, groups: Sequence[str]) -> dict[str, l
     """The chosen groups' files (built once into ``work`` and reused)."""
     built: dict[str, list[LongForm]] = {}
     for group in groups:
-        if group in HALVES:
+        if group in SEEDS:
             built[group] = build_half(corpus, group, work)
             continue
         kwargs = next(kw for n, kw in LONGFORM_FILES if n.split()[-1] == group)
@@ -200,13 +200,14 @@ def main(args_in: Sequence[str] | None = None) -> int:
     parser.add_argument("--groups", default="tuning,report,A,B")
     parser.add_argument("--per-file", action="store_true", help="also print WER and counts per file")
     parser.add_argument("--rerun-peers", action="store_true", help="run --no-vad and the CLI again")
+    parser.add_argument("--score-only", action="store_true", help="score every system's SRTs already in --work")
     args = parser.parse_args(args_in)
     systems, groups = args.systems.split(","), args.groups.split(",")
     built = build_groups(args.corpus, args.work, groups)
     files = [f for group in groups for f in built[group]]
     walls = {}
     for system in systems:
-        reuse = system in PEERS and not args.rerun_peers
+        reuse = args.score_only or (system in PEERS and not args.rerun_peers)
         walls[system] = run(system, args.model, files, args.work / "out" / system, reuse)
     print(f"model {args.model}; " + "; ".join(f"{g}: {len(built[g])} files" for g in groups) + "\n")
     ok = True

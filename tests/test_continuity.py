@@ -48,6 +48,17 @@ def test_an_utterance_half_heard_is_kept_and_one_mostly_missed_is_lost():
     assert WOODS in lost_utterances(REFERENCE, few)
 
 
+def test_numbers_are_compared_digit_by_digit():
+    # The normalizer reads the spoken "five five" as 55 and the written "5 5" as 5 5: the same digits on screen.
+    reference = (Cue(1.0, 2.0, ("five five",)), Cue(8.0, 9.0, ("seven of clubs",)))
+    assert lost_utterances(reference, (Cue(1.1, 2.1, ("5 5",)), Cue(8.0, 9.0, ("7 of clubs",)))) == []
+    assert lost_utterances(reference, (Cue(1.1, 2.1, ("5-5.",)), Cue(8.0, 9.0, ("7 of clubs",)))) == []
+    assert lost_utterances(reference, (Cue(1.1, 2.1, ("Six",)), Cue(8.0, 9.0, ("7 of clubs",)))) == ["five five"]
+    # A digit shown seconds after its utterance is displaced, whichever way the number was grouped.
+    late = (Cue(1.1, 2.1, ("Five,",)), Cue(5.0, 6.0, ("five. All",)), Cue(8.0, 9.0, ("7 of clubs",)))
+    assert len(displaced_words(reference, late)) == 1
+
+
 def test_a_sentence_written_twice_in_a_row_is_repeated_text():
     assert repeated_text(f"{FOX} {WOODS}", f"{FOX} {FOX} {WOODS}") == ["the quick brown fox jumps over the lazy dog"]
 

@@ -1,7 +1,9 @@
 """What a viewer notices more than a misheard word: utterances lost, text written twice, words shown elsewhere.
 
 Computed from a timed reference (one cue per utterance or sentence) and the hypothesis cues, after Whisper's
-normalizers (each cue normalized on its own, so every word keeps the cue it is shown in):
+normalizers (each cue normalized on its own, so every word keeps the cue it is shown in). Lost and displaced
+words compare numbers digit by digit: the normalizer reads a spoken "five five" as ``55`` but a written "5 5" as
+``5 5``, and a viewer sees the same digits in both.
 
 - **Lost utterances**: a reference cue whose words are mostly absent (fewer than ``LOST_RECALL`` of them, as a
   multiset) from the hypothesis cues shown during it, widened by ``LOST_REACH`` s either side.
@@ -63,10 +65,16 @@ class Continuity:
         }
 
 
+def tokens(text: str, language: str = "en") -> list[str]:
+    """``text``'s normalized words, numbers split into their digits (``55`` and ``5 5`` both become ``5 5``)."""
+    words = normalize(text.replace("\n", " "), language).split()
+    return [part for w in words for part in (list(w) if w.isdigit() else [w])]
+
+
 def shown_words(cues: Sequence[Cue], language: str = "en") -> list[Shown]:
-    """Every cue's normalized words, in cue order, each with its cue's span."""
+    """Every cue's normalized words (see ``tokens``), in cue order, each with its cue's span."""
     ordered = sorted((c for c in cues if c.text.strip()), key=lambda c: (c.start, c.end))
-    return [Shown(w, c.start, c.end) for c in ordered for w in normalize(c.text.replace("\n", " "), language).split()]
+    return [Shown(w, c.start, c.end) for c in ordered for w in tokens(c.text, language)]
 
 
 def lost_utterances(
@@ -76,7 +84,7 @@ def lost_utterances(
     hyp = shown_words(hypothesis, language)
     lost = []
     for ref in (c for c in reference if c.text.strip()):
-        words = Counter(normalize(ref.text.replace("\n", " "), language).split())
+        words = Counter(tokens(ref.text, language))
         if not words:
             continue
         near = Counter(h.word for h in hyp if h.start < ref.end + reach and h.end > ref.start - reach)
