@@ -137,6 +137,16 @@ def test_a_copy_squeezed_into_a_fraction_of_the_time_is_dropped():
     assert kept.text.strip() == SENTENCE and kept.end == 13.0
 
 
+def test_a_short_sentence_whose_copy_has_no_time_is_kept_once():
+    """Measured: a window ending on "Seven of clubs." came back with the three words again in 0.06 s."""
+    words = _timed("Seven of clubs.", 218.44, 0.3) + _timed("Seven of clubs.", 219.34, 0.02)
+    [kept] = drop_doubled([Segment(218.44, 219.4, "".join(w.text for w in words), tuple(words))], SuppressOptions())
+    assert kept.text.strip() == "Seven of clubs." and kept.end == pytest.approx(219.34)
+    said_twice = _timed("thank you", 1.0, 0.3) + _timed("thank you", 1.7, 0.25)
+    segment = Segment(1.0, 2.2, " thank you thank you", tuple(said_twice))
+    assert drop_doubled([segment], SuppressOptions()) == [segment]
+
+
 def test_a_copy_decoded_from_the_same_audio_twice_is_dropped_across_segments():
     first = _timed(SENTENCE, 10.0, 0.5)
     again = _timed(SENTENCE, 10.4, 0.5)  # a follow-up window heard the same stretch again
@@ -146,7 +156,7 @@ def test_a_copy_decoded_from_the_same_audio_twice_is_dropped_across_segments():
 
 def test_words_really_said_twice_stay():
     twice = _timed(SENTENCE, 10.0, 0.5) + _timed(SENTENCE, 13.2, 0.45)
-    short = _timed("no no no", 1.0, 0.01)  # three words: below the four a doubled run needs
+    short = _timed("no no no", 1.0, 0.01)  # one word over and over: a loop (collapse_loops), not a doubled run
     segments = [Segment(1.0, 1.03, " no no no", tuple(short)), Segment(10.0, 15.9, "x", tuple(twice))]
     assert drop_doubled(segments, SuppressOptions()) == segments
 

@@ -31,7 +31,7 @@ class SuppressOptions:
     stock_no_speech: float = 0.5
     stock_logprob: float = -0.7
     stock_word_probability: float = 0.5
-    double_min_words: int = 4
+    double_min_words: int = 2
     double_max_words: int = 60
     double_squeeze: float = 0.35
     double_overlap: float = 0.2
