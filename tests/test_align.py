@@ -49,3 +49,11 @@ def test_a_word_that_runs_into_the_span_keeps_the_next_word_where_it_is():
     t = _transcript(("long", 1.0, 2.5), ("tail", 2.5, 3.0))
     aligned = align_to_voice(t, (SpeechRegion(0.9, 1.9), SpeechRegion(2.2, 3.1)))
     assert _times(aligned)[1][0] == 2.5, "the previous word runs 0.3 s into the span: no onset to claim"
+
+
+def test_a_word_whose_end_pokes_into_the_next_span_keeps_its_own_onset():
+    """Measured: "4." (0.75-1.732) opened the span at 1.152; its end 4 ms into the next span (from 1.728) once moved
+    its start there, leaving it no time."""
+    t = _transcript(("4.", 0.752, 1.732), ("Queen", 1.772, 1.972), ("of", 1.972, 2.252), ("clubs.", 2.252, 2.612))
+    aligned = align_to_voice(t, (SpeechRegion(1.152, 1.568), SpeechRegion(1.728, 2.624)))
+    assert _times(aligned)[:2] == [(1.152, 1.732), (1.728, 1.972)]

@@ -261,3 +261,35 @@ def test_a_region_whisper_passed_over_is_decoded_again_alone():
     assert batcher.pump(flush=True) == [job]
     assert engine.seconds == [[8.2], [3.0]], "the passed-over region alone, once"
     assert sorted(round(s.start, 1) for s in job.segments) == [0.3, 10.3]
+
+
+@pytest.mark.parametrize(("again", "kept"), [(" One.", False), (" Zero.", True)])
+def test_a_stretch_decoded_again_is_kept_only_when_it_adds_words(again: str, kept: bool):
+    import numpy as np
+
+    from subgen.asr.batching import DecodeJob, WindowBatcher
+    from subgen.audio.media import AudioClip
+    from subgen.audio.speech import plan_windows
+    from subgen.core.types import Segment, Word
+    from subgen.core.types import SpeechRegion as R
+
+    spans = (R(0.5, 1.5), R(2.0, 5.5))
+    [window] = plan_windows((R(0.0, 6.0),), spans)
+
+    class TimedEarly(FakeEngine):
+        def decode_windows(self, audio, options, language):
+            self.calls += 1
+            if self.calls == 1:  # "one" timed before its voice: the span looks passed over
+                words = (Word(" one", 0.0, 0.45), Word(" two", 2.0, 3.5), Word(" three", 3.5, 5.5))
+            else:
+                words = (Word(again, 0.5, 1.5),)
+            return [(Segment(words[0].start, words[-1].end, "".join(w.text for w in words), words),) for _ in audio]
+
+    engine = TimedEarly()
+    engine.calls = 0
+    job = DecodeJob(AudioClip(np.zeros(7 * SAMPLE_RATE, dtype=np.float32), Path("x")), TranscribeOptions(), "en", spans)
+    batcher = WindowBatcher(lambda: engine)
+    batcher.add(job, (window,))
+    assert batcher.pump(flush=True) == [job] and engine.calls == 2
+    texts = [w.text for s in job.sorted_segments() for w in s.words]
+    assert texts == ([" one", again, " two", " three"] if kept else [" one", " two", " three"])

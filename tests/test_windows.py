@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from subgen.audio.media import SAMPLE_RATE, AudioClip
-from subgen.audio.speech import JOIN_SILENCE, WINDOW_SECONDS, plan_windows, skipped, split_long, undecoded
+from subgen.audio.speech import (
+    JOIN_SILENCE,
+    WINDOW_SECONDS,
+    Piece,
+    plan_windows,
+    settle_join_words,
+    skipped,
+    split_long,
+    undecoded,
+)
 from subgen.core.types import Segment, Word
 from subgen.core.types import SpeechRegion as R
 
@@ -92,5 +102,83 @@ def test_a_region_passed_over_inside_a_window_is_decoded_again_alone():
 
 def test_a_passed_over_region_with_too_little_voice_is_left_alone():
     [window] = plan_windows((R(0.0, 2.0), R(20.0, 26.0)), limit=29.0)
-    spans = (R(0.8, 1.1), R(20.4, 25.6))  # 0.3 s of voice in the first region
+    spans = (R(0.8, 1.0), R(20.4, 25.6))  # 0.2 s of voice in the first region: under VAD's shortest speech
     assert skipped(window, (_seg(2.0 + JOIN_SILENCE + 0.4, 2.0 + JOIN_SILENCE + 5.6),), spans) == ()
+    heard = (R(0.8, 1.1), R(20.4, 25.6))  # 0.3 s: a whole region VAD heard as speech is worth a decode
+    assert skipped(window, (_seg(2.0 + JOIN_SILENCE + 0.4, 2.0 + JOIN_SILENCE + 5.6),), heard) == (R(0.0, 2.0),)
+
+
+def test_a_whole_last_region_with_little_voice_is_decoded_again_but_not_a_tail_of_padding():
+    """Measured: "seven of clubs" through a telephone band, 0.29 s heard as voice, ended a window undecoded."""
+    [window] = plan_windows((R(127.22, 129.71), R(135.15, 136.53)), limit=29.0)
+    spans = (R(127.62, 129.31), R(135.84, 136.13))
+    assert undecoded(window, (_seg(0.0, 2.49),), spans) == (R(135.15, 136.53),)
+    [window] = plan_windows((R(127.22, 136.53),), limit=29.0)
+    assert undecoded(window, (_seg(0.0, 8.5),), spans) == (), "0.29 s of voice after the last word of a region"
+
+
+def test_a_short_utterance_a_window_opens_with_and_passes_over_is_decoded_again_alone():
+    """Measured: "seven of clubs" (voice 7.52-8.70) opened a window; tiny.en skipped it and stretched "The" of
+    the next sentence back over its end. A stretch of voice no word stands on is decoded again, padded."""
+    [window] = plan_windows((R(7.12, 19.95),), limit=29.0)
+    spans = (R(7.52, 8.70), R(9.15, 10.27), R(10.43, 12.13), R(12.35, 17.47))
+    times = ((8.30, 9.26), (9.26, 10.0), (10.5, 12.0), (12.4, 17.4))  # a word's middle on each later span
+    decoded = tuple(_seg(a - 7.12, b - 7.12) for a, b in times)
+    [again] = skipped(window, decoded, spans)
+    assert again.start == pytest.approx(7.12) and again.end == pytest.approx((8.70 + 9.15) / 2)
+    covered = (_seg(7.6 - 7.12, 8.6 - 7.12), *decoded)
+    assert skipped(window, covered, spans) == ()
+    too_short = (R(7.52, 7.9), *spans[1:])  # 0.38 s of voice: not worth a decode
+    assert skipped(window, decoded, too_short) == ()
+
+
+def test_a_lone_word_whose_sentence_goes_on_after_the_join_does_not_cover_its_region():
+    """Measured: "In", first word of "in being comparatively modern" (at 72.4 s), stood 20 s early on the voice
+    of "ten of clubs" that the window passed over."""
+    [window] = plan_windows((R(50.9, 52.4), R(72.43, 74.96)), limit=29.0)
+    spans = (R(51.3, 52.0), R(72.8, 74.5))
+    second = 1.5 + JOIN_SILENCE
+    words = (Word(" In", 0.31, 1.5), Word(" being", second + 0.01, second + 0.9), Word(" modern.", second + 1, 3.8))
+    decoded = (Segment(0.31, 3.8, " In being modern.", words),)
+    assert skipped(window, decoded, spans) == (R(50.9, 52.4),)
+    ends = (Segment(0.31, 3.8, " Ten. being modern.", (replace(words[0], text=" Ten."), *words[1:])),)
+    assert skipped(window, ends, spans) == (), "a word ending a sentence closes its region"
+
+
+def _settled(pieces: tuple[Piece, ...], spans: tuple[R, ...], *segments: Segment) -> list[tuple[str, float, float]]:
+    out = settle_join_words(segments, pieces, spans)
+    return [(w.text.strip(), round(w.start, 2), round(w.end, 2)) for s in out for w in s.words]
+
+
+def test_a_word_timed_across_a_join_onto_no_voice_goes_to_the_side_it_was_said_on():
+    # "7 of clubs For" + "although ...": "For" was timed in the padding after "clubs", 23 s early.
+    pieces = (Piece(29.07, 30.86, 0.0), Piece(53.17, 63.44, 2.0))
+    spans = (R(29.47, 30.46), R(53.57, 63.04))
+    clubs = Segment(29.47, 30.37, " 7 of clubs", (Word(" 7", 29.47, 29.75), Word(" of", 29.75, 30.05),
+                                                   Word(" clubs", 30.05, 30.37)))  # fmt: skip
+    ahead = Segment(30.5, 54.35, " For although the", (Word(" For", 30.5, 30.86), Word(" although", 53.6, 54.09),
+                                                        Word(" the", 54.09, 54.35)))  # fmt: skip
+    assert _settled(pieces, spans, clubs, ahead)[3] == ("For", 53.57, 53.6)
+    # "Five, five. All nouns": the second "five." was timed before the next region's voice; voice is left after
+    # "Five," in the region before, so it goes back there.
+    pieces = (Piece(0.82, 2.54, 0.0), Piece(4.98, 13.14, 2.0))
+    spans = (R(1.22, 1.6), R(1.79, 2.14), R(5.38, 8.13))
+    words = (Word(" Five,", 1.22, 1.6), Word(" five.", 4.98, 4.98), Word(" All", 5.47, 5.65))
+    assert _settled(pieces, spans, Segment(1.22, 5.65, " Five, five. All", words))[1] == ("five.", 1.79, 2.14)
+    # A word on its own voice stays, whatever the join.
+    on_voice = (Word(" Five,", 1.22, 1.6), Word(" five.", 1.8, 2.1), Word(" All", 5.47, 5.65))
+    segment = Segment(1.22, 5.65, " Five, five. All", on_voice)
+    assert settle_join_words((segment,), pieces, spans) == (segment,)
+
+
+def test_a_word_another_decode_wrote_over_moves_across_its_join():
+    # "In" of "In being modern." stood on "ten of clubs", which the region's second decode then wrote.
+    pieces = (Piece(50.9, 52.4, 0.0), Piece(72.43, 74.96, 1.7))
+    spans = (R(51.3, 52.0), R(72.8, 74.5))
+    clubs = Segment(51.3, 52.0, " Ten of clubs.", (Word(" Ten", 51.3, 51.5), Word(" of", 51.5, 51.7),
+                                                    Word(" clubs.", 51.7, 52.0)))  # fmt: skip
+    modern = Segment(51.21, 74.6, " In being modern.", (Word(" In", 51.21, 52.4), Word(" being", 72.83, 73.3),
+                                                         Word(" modern.", 73.3, 74.6)))  # fmt: skip
+    words = _settled(pieces, spans, clubs, modern)
+    assert [w for w, _, _ in words] == ["Ten", "of", "clubs.", "In", "being", "modern."]
+    assert words[3][1] >= 72.43, "In moved to its sentence"

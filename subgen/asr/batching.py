@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from subgen.asr.engines.base import Engine
 from subgen.audio.media import AudioClip
-from subgen.audio.speech import Window, plan_windows, skipped, undecoded
+from subgen.audio.speech import Piece, Window, pieces_of, plan_windows, settle_join_words, skipped, undecoded
 from subgen.core.errors import SubgenError
 from subgen.core.options import TranscribeOptions
 from subgen.core.types import Segment, SpeechRegion
@@ -29,6 +30,7 @@ class DecodeJob:
     language: str
     spans: tuple[SpeechRegion, ...]
     segments: list[Segment] = field(default_factory=list)
+    pieces: tuple[Piece, ...] = ()
     pending: int = 0
     decoded_until: float = 0.0
     error: SubgenError | None = None
@@ -39,8 +41,10 @@ class DecodeJob:
         return self.options, self.language
 
     def sorted_segments(self) -> tuple[Segment, ...]:
-        """The segments in timeline order (follow-up windows finish after the windows behind them)."""
-        return tuple(sorted(self.segments, key=lambda s: (s.start, s.end)))
+        """The segments in timeline order (follow-up windows finish after the windows behind them), words
+        timed across a join between regions settled on their side (``settle_join_words``)."""
+        ordered = tuple(sorted(self.segments, key=lambda s: (s.start, s.end)))
+        return in_word_order(settle_join_words(ordered, self.pieces, self.spans))
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class _Entry:
     job: DecodeJob
     window: Window
     round: int = 0
+    again: bool = False
+    """A stretch the window's decode passed over, decoded alone: kept only when it adds words (see ``_adds``)."""
 
 
 @dataclass
@@ -70,6 +76,7 @@ class WindowBatcher:
             self._done.append(job)
             return
         job.pending += len(windows)
+        job.pieces += pieces_of(windows)
         self.queue.extend(_Entry(job, w) for w in windows)
 
     def pump(self, *, flush: bool = False) -> list[DecodeJob]:
@@ -121,10 +128,10 @@ class WindowBatcher:
         # distance between them (seen: a 1 s rest at 2:00 packed with one at 2:28 moved 28 s of cues to 2:28).
         # A region it passed over inside the window is decoded again alone.
         follow_ups = [
-            _Entry(entry.job, window, entry.round + 1)
+            _Entry(entry.job, window, entry.round + 1, again)
             for entry, segments in zip(entries, results, strict=True)
             if entry.round < FOLLOW_UP_ROUNDS
-            for window in _follow_ups(entry, segments)
+            for window, again in _follow_ups(entry, segments)
         ]
         for entry in follow_ups:
             log.debug("%s: decoding again from %.1f s", entry.job.clip.source, entry.window.source_start)
@@ -138,7 +145,11 @@ class WindowBatcher:
         job.pending -= 1
         if error is not None and job.error is None:
             job.error = error
-        job.segments.extend(entry.window.to_source(segments))
+        placed = entry.window.to_source(segments)
+        if entry.again and not _adds(placed, job.segments):
+            log.debug("%s: %r decoded again adds nothing new", job.clip.source, "".join(s.text for s in placed))
+            placed = ()
+        job.segments.extend(placed)
         job.decoded_until = max(job.decoded_until, entry.window.source_end)
         self.on_progress(job)
         if job.pending == 0:
@@ -149,9 +160,46 @@ class WindowBatcher:
             self._finish(self.queue.popleft(), (), error)
 
 
-def _follow_ups(entry: _Entry, segments: tuple[Segment, ...]) -> tuple[Window, ...]:
-    """Windows for what ``segments`` (a decode of ``entry``'s window) left out: each skipped region alone, then
-    the rest after the last decoded word."""
+def in_word_order(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """``segments`` (in start order) cut where another segment's words fall inside them, so that their words,
+    read in order, are in time order (a stretch decoded again can lie inside a segment of the first decode)."""
+    words = [(w.start, n, w) for n, s in enumerate(segments) for w in s.words]
+    if all(a[0] <= b[0] for a, b in itertools.pairwise(words)):
+        return segments
+    out: list[Segment] = [s for s in segments if not s.words]
+    for n, run in itertools.groupby(sorted(words, key=lambda t: t[0]), key=lambda t: t[1]):
+        part = tuple(w for _, _, w in run)
+        text = "".join(w.text for w in part)
+        out.append(replace(segments[n], start=part[0].start, end=max(w.end for w in part), text=text, words=part))
+    return tuple(sorted(out, key=lambda s: (s.start, s.end)))
+
+
+def _follow_ups(entry: _Entry, segments: tuple[Segment, ...]) -> list[tuple[Window, bool]]:
+    """Windows for what ``segments`` (a decode of ``entry``'s window) left out, each marked whether it was passed
+    over inside the window: each skipped stretch alone, then the rest after the last decoded word."""
     spans, limit = entry.job.spans, entry.job.options.window
-    alone = tuple(w for region in skipped(entry.window, segments, spans) for w in plan_windows((region,), spans, limit))
-    return alone + plan_windows(undecoded(entry.window, segments, spans), spans, limit)
+    alone = [w for region in skipped(entry.window, segments, spans) for w in plan_windows((region,), spans, limit)]
+    rest = plan_windows(undecoded(entry.window, segments, spans), spans, limit)
+    return [(w, True) for w in alone] + [(w, False) for w in rest]
+
+
+REPEAT_REACH = 2.0
+"""Seconds either side of a stretch decoded again in which its words may already have been written."""
+
+
+def _plain(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _adds(placed: tuple[Segment, ...], segments: list[Segment]) -> bool:
+    """Whether a stretch decoded again holds a word the first decode did not write near it.
+
+    A stretch counts as passed over when no word's middle stands on its voice; Whisper's word times can be that
+    far off (a sentence's last word timed early), and then the second decode only repeats words already there.
+    """
+    words = [w for s in placed for w in s.words]
+    if not words:
+        return False
+    low, high = words[0].start - REPEAT_REACH, words[-1].end + REPEAT_REACH
+    near = Counter(_plain(w.text) for s in segments for w in s.words if w.end > low and w.start < high)
+    return bool(Counter(_plain(w.text) for w in words) - near)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -114,7 +115,10 @@ def align_to_voice(transcript: Transcript, spans: tuple[SpeechRegion, ...], reac
     moved = {id(w): w for w in words}
     cursor, previous_end = 0, 0.0
     for span in spans:
-        while cursor < len(words) and words[cursor].end <= span.start:
+        # A word that began in an earlier span and only pokes into this one (Whisper's ends lag) does not open it.
+        while cursor < len(words) and words[cursor].end <= span.start + (
+            OPEN_SLACK if words[cursor].start < previous_end else 0.0
+        ):
             cursor += 1
         last = cursor
         while last < len(words) and words[last].start < span.end:
@@ -239,8 +243,16 @@ def plan_windows(
     return tuple(windows)
 
 
+def pieces_of(windows: tuple[Window, ...]) -> tuple[Piece, ...]:
+    """Every region the windows join, in time order (windows are planned in time order)."""
+    return tuple(p for w in windows for p in w.time_map.pieces)
+
+
 FOLLOW_UP_VOICE = 0.5
 """Seconds of voice left after a window's last decoded word that make the rest worth a second decode."""
+REGION_VOICE = 0.25
+"""Seconds of voice that make a whole region without a word worth a second decode: VAD's shortest speech (seen:
+"seven of clubs" through a telephone band, 1.2 s said, 0.29 s heard as voice, the last region of its window)."""
 
 
 def _voice(regions: list[SpeechRegion], spans: tuple[SpeechRegion, ...]) -> float:
@@ -260,32 +272,232 @@ def undecoded(
     if not ends:
         return ()  # nothing decoded: the model heard no speech in the whole window
     covered = max(ends)
-    parts = []
+    parts, whole = [], False
     for piece in window.time_map.pieces:
         if piece.condensed_end <= covered:
             continue
         part = SpeechRegion(piece.source_start + max(0.0, covered - piece.condensed_start), piece.source_end)
-        if _voice([part], spans) > 0:  # a tail of padding after the last word is not worth decoding
+        voice = _voice([part], spans)
+        if voice > 0:  # a tail of padding after the last word is not worth decoding
             parts.append(part)
-    return tuple(parts) if _voice(parts, spans) >= FOLLOW_UP_VOICE else ()
+            whole |= piece.condensed_start >= covered and voice >= REGION_VOICE
+    return tuple(parts) if whole or _voice(parts, spans) >= FOLLOW_UP_VOICE else ()
+
+
+SKIP_PAD = 0.4
+"""Seconds of audio kept around a passed-over stretch of voice decoded again (VAD's own speech padding)."""
+
+
+def _wordless_runs(spans: list[SpeechRegion], middles: list[float]) -> list[list[SpeechRegion]]:
+    """Runs of consecutive voice ``spans`` that no word (by its middle) stands on."""
+    runs: list[list[SpeechRegion]] = [[]]
+    for span in spans:
+        if any(span.start <= m <= span.end for m in middles):
+            runs.append([])
+        else:
+            runs[-1].append(span)
+    return [r for r in runs if r]
+
+
+def _around(run: list[SpeechRegion], spans: list[SpeechRegion], piece: Piece) -> SpeechRegion:
+    """The stretch of ``piece`` to decode for ``run``: the whole piece when the run is all its voice, else the
+    run padded by up to ``SKIP_PAD`` s, never past half the pause to the voice either side."""
+    if len(run) == len(spans):
+        return SpeechRegion(piece.source_start, piece.source_end)
+    first, last = spans.index(run[0]), spans.index(run[-1])
+    low = (spans[first - 1].end + run[0].start) / 2 if first > 0 else piece.source_start
+    high = (run[-1].end + spans[last + 1].start) / 2 if last + 1 < len(spans) else piece.source_end
+    return SpeechRegion(max(low, run[0].start - SKIP_PAD), min(high, run[-1].end + SKIP_PAD))
+
+
+def _strays(segments: tuple[Segment, ...], pieces: tuple[Piece, ...]) -> set[int]:
+    """Words (by id) alone in their piece whose sentence goes on, in the same segment, in a later piece.
+
+    Whisper passing over a joined region often stretches the next region's first word back over it (seen: "In",
+    the first word of "in being comparatively modern", 20 s early on the voice of "ten of clubs"); such a word
+    does not show that the region's voice was decoded.
+    """
+    strays = set()
+    held = Counter(_piece_of(pieces, w) for s in segments for w in s.words)
+    for segment in segments:
+        at = [_piece_of(pieces, w) for w in segment.words]
+        for k, word in enumerate(segment.words[:-1]):
+            alone = held[at[k]] == 1 and at[k + 1] > at[k]
+            if alone and not word.text.strip().endswith(SENTENCE_END):
+                strays.add(id(word))
+    return strays
 
 
 def skipped(window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]) -> tuple[SpeechRegion, ...]:
-    """Regions of ``window`` before its last decoded word that got no word although VAD heard voice in them.
+    """Stretches of voice in ``window`` before its last decoded word that no word stands on, worth decoding
+    again on their own (at least ``FOLLOW_UP_VOICE`` s of voice in a row, ``REGION_VOICE`` s for a whole region).
 
     Batched text-only decoding sometimes passes over a whole joined region (seen: the first of three regions,
-    a 3 s sentence after 17 s of noise, came back without a word while the next two were decoded). Each such
-    region is worth decoding again on its own. ``segments`` are the window's decode (times from its start).
+    a 3 s sentence after 17 s of noise, came back without a word while the next two were decoded), or a short
+    utterance at a window's start ("seven of clubs" before a long sentence, whose first word Whisper stretched
+    back over it). ``segments`` are the window's decode (times from its start).
     """
-    words = [(w.start + w.end) / 2 for s in segments for w in s.words]
+    placed = window.to_source(segments)
+    words = [w for s in placed for w in s.words]
     if not words:
         return ()
-    last = max(w.end for s in segments for w in s.words)
+    standing = [w for w in words if id(w) not in _strays(placed, window.time_map.pieces)]
+    middles, last = _middles(standing), max(w.start for w in words)
     out = []
     for piece in window.time_map.pieces:
-        if piece.condensed_end > last or any(piece.condensed_start <= t <= piece.condensed_end for t in words):
-            continue
-        region = SpeechRegion(piece.source_start, piece.source_end)
-        if _voice([region], spans) >= FOLLOW_UP_VOICE:
-            out.append(region)
+        inside = [s for s in spans if s.end > piece.source_start and s.start < piece.source_end]
+        for run in _wordless_runs(inside, middles):
+            enough = REGION_VOICE if len(run) == len(inside) else FOLLOW_UP_VOICE
+            if run[-1].end <= last and _voice(run, tuple(inside)) >= enough:
+                out.append(_around(run, inside, piece))
     return tuple(out)
+
+
+SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
+"""Marks after which a word closes what was said before a join rather than opening what follows it."""
+
+
+def _piece_of(pieces: tuple[Piece, ...], word: Word) -> int:
+    """The index of the piece whose source span holds the middle of ``word`` (the nearest one otherwise)."""
+    middle = (word.start + word.end) / 2
+    distances = [max(p.source_start - middle, middle - p.source_end, 0.0) for p in pieces]
+    return distances.index(min(distances))
+
+
+def _on_voice(word: Word, spans: tuple[SpeechRegion, ...]) -> bool:
+    return any(s.start < word.end and s.end > word.start for s in spans) or any(
+        s.start <= word.start <= s.end for s in spans
+    )
+
+
+def _middles(words: list[Word]) -> list[float]:
+    return [(w.start + w.end) / 2 for w in words]
+
+
+def _wordless(spans: list[SpeechRegion], middles: list[float]) -> list[SpeechRegion]:
+    return [s for s in spans if not any(s.start <= m <= s.end for m in middles)]
+
+
+@dataclass(frozen=True)
+class _Join:
+    """The two pieces either side of a join, with their voice spans and the words (all but the one in question)."""
+
+    before: Piece
+    after: Piece
+    before_words: list[Word]
+    after_words: list[Word]
+    before_spans: list[SpeechRegion]
+    after_spans: list[SpeechRegion]
+
+    def voice_left_before(self) -> SpeechRegion | None:
+        """The last voice span of the earlier piece after all its words, that none of them stands on."""
+        last = max(_middles(self.before_words), default=-1.0)
+        spans = _wordless([s for s in self.before_spans if s.start >= last], _middles(self.before_words))
+        return spans[-1] if spans else None
+
+    def voice_left_after(self) -> SpeechRegion | None:
+        """The first voice span of the later piece before all its words, that none of them stands on."""
+        first = min(_middles(self.after_words), default=float("inf"))
+        spans = _wordless([s for s in self.after_spans if s.end <= first], _middles(self.after_words))
+        return spans[0] if spans else None
+
+    def place_before(self, word: Word) -> Word:
+        """``word`` at the end of the earlier piece: on its voice left without words, else after its last word."""
+        span = self.voice_left_before()
+        if span is not None:
+            return replace(word, start=span.start, end=span.end)
+        start = max((w.end for w in self.before_words), default=self.before.source_start)
+        return replace(word, start=start, end=max(start, min(start + word.end - word.start, self.before.source_end)))
+
+    def place_after(self, word: Word) -> Word:
+        """``word`` at the start of the later piece: on its voice left without words, else before its first word."""
+        span = self.voice_left_after()
+        if span is not None:
+            return replace(word, start=span.start, end=span.end)
+        onset = self.after_spans[0].start if self.after_spans else self.after.source_start
+        following = min((w.start for w in self.after_words), default=onset + word.end - word.start)
+        end = max(min(following, onset + word.end - word.start), min(onset, following))
+        return replace(word, start=min(onset, end), end=end)
+
+
+def _join(pieces: tuple[Piece, ...], at: list[int], k: int, spans: tuple[SpeechRegion, ...]) -> tuple[int, int] | None:
+    """The pieces either side of the join word ``k`` of a segment sits at (``at``: each word's piece): it ends
+    its piece before the segment goes on in a later one, or opens one after an earlier one."""
+    if k + 1 < len(at) and at[k + 1] > at[k] and (k == 0 or at[k - 1] == at[k]):
+        return at[k], at[k + 1]
+    if k > 0 and at[k - 1] < at[k] and (k + 1 == len(at) or at[k + 1] == at[k]):
+        return at[k - 1], at[k]
+    return None
+
+
+def _shares_time(word: Word, others: list[Word]) -> bool:
+    """Whether another decode put a word on most of ``word``'s time (or ``word`` on most of its)."""
+    for other in others:
+        overlap = min(word.end, other.end) - max(word.start, other.start)
+        if overlap > 0 and overlap >= 0.5 * min(word.end - word.start, other.end - other.start):
+            return True
+    return False
+
+
+def settle_join_words(
+    segments: tuple[Segment, ...], pieces: tuple[Piece, ...], spans: tuple[SpeechRegion, ...]
+) -> tuple[Segment, ...]:
+    """Words Whisper timed across a join, onto no voice or onto another decode's words, moved to the side of the
+    join they were said on.
+
+    With regions joined by short silences, Whisper's word times blur at the joins inside a segment: the first
+    word of the next region often lands at the end of the one before (seen: "7 of clubs For", the "For" spoken
+    23 s later), or on a region it passed over ("In" on the voice of "ten of clubs", which the region decoded
+    again alone then wrote), or a region's last word at the start of the next ("Five," then "five." 3 s later,
+    before "All nouns"). Such a word goes to the side of the join that has voice no other word stands on; when
+    neither or both have, a word ending a sentence goes back, any other word forward. ``segments`` are a whole
+    clip's decode (follow-ups included), ``pieces`` every region its windows joined, in time order.
+    """
+    if len(pieces) < 2:
+        return segments
+    owner = {id(w): n for n, s in enumerate(segments) for w in s.words}
+    held: dict[int, list[Word]] = {}
+    for w in (w for s in segments for w in s.words):
+        held.setdefault(_piece_of(pieces, w), []).append(w)
+    moved: dict[int, Word] = {}
+    for n, segment in enumerate(segments):
+        at = [_piece_of(pieces, w) for w in segment.words]
+        for k, word in enumerate(segment.words):
+            sides = _join(pieces, at, k, spans)
+            if sides is None:
+                continue
+            rivals = [w for w in held.get(at[k], []) if owner[id(w)] != n]
+            if _on_voice(word, spans) and not _shares_time(word, rivals):
+                continue
+            placed = _settled(word, sides, at[k], pieces, held, spans)
+            if placed is not None:
+                moved[id(word)] = placed
+    if not moved:
+        return segments
+    out = (_with_words(s, tuple(moved.get(id(w), w) for w in s.words)) for s in segments)
+    return tuple(sorted(out, key=lambda s: (s.start, s.end)))
+
+
+def _settled(
+    word: Word,
+    sides: tuple[int, int],
+    here: int,
+    pieces: tuple[Piece, ...],
+    held: dict[int, list[Word]],
+    spans: tuple[SpeechRegion, ...],
+) -> Word | None:
+    """``word`` placed on its side of the join between pieces ``sides``; None when it is there already."""
+    a, b = sides
+
+    def inside(p: Piece) -> list[SpeechRegion]:
+        return [s for s in spans if s.end > p.source_start and s.start < p.source_end]
+
+    others = [[w for w in held.get(i, []) if w is not word] for i in sides]
+    join = _Join(pieces[a], pieces[b], others[0], others[1], inside(pieces[a]), inside(pieces[b]))
+    back, ahead = join.voice_left_before() is not None, join.voice_left_after() is not None
+    go_back = back if back != ahead else word.text.strip().endswith(SENTENCE_END)
+    if go_back and here != a:
+        return join.place_before(word)
+    if not go_back and here != b:
+        return join.place_after(word)
+    return None

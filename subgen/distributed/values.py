@@ -14,6 +14,7 @@ import numpy as np
 
 from subgen.asr.batching import DecodeJob
 from subgen.audio.media import AudioClip
+from subgen.audio.speech import pieces_of
 from subgen.core.errors import SubgenError
 from subgen.core.options import RunOptions
 from subgen.core.results import ItemResult, ItemStatus
@@ -59,7 +60,9 @@ class PassDecode:
         clip = AudioClip(np.zeros(samples, dtype=np.float32), audio.clip.source, audio.clip.sample_rate)
         spans = audio.speech.spans if audio.speech else ()
         options = ready.passes[number].options
-        return DecodeJob(clip, options, self.language, spans, list(self.segments), error=self.error)
+        job = DecodeJob(clip, options, self.language, spans, list(self.segments), error=self.error)
+        job.pieces = pieces_of(audio.windows)
+        return job
 
 
 @dataclass(frozen=True)
