@@ -127,6 +127,19 @@ def test_speech_faster_than_reading_delays_the_cue_that_continues_it():
     assert cues[-1].start == pytest.approx(after.start), "a cue after a pause keeps its start"
 
 
+def test_a_cue_short_of_the_minimum_duration_delays_the_next_a_little_even_after_a_pause():
+    """Measured on a continuous reading: fast speech left "and comply." 0.64 s, the next sentence 0.67 s later."""
+    text = "Many people don't think about them as dinosaurs because they have feathers and comply."
+    starts = [1.024, 1.244, 1.484, 1.704, 1.924, 2.124, 2.324, 2.464, 2.764, 3.264, 3.424, 3.644, 3.944, 4.164, 4.804]
+    fast = tuple(Word(" " + w, a, b) for w, a, b in zip(text.split(), starts, starts[1:], strict=False))
+    after = (Word(" Printing,", 5.472, 5.92), *_words("in the only sense with which we are concerned,", 6.08))
+    cues = _cues(Segment(1.024, after[-1].end, " " + text, fast + after))
+    assert [c.lines for c in cues][1] == ("and comply.",)
+    assert cues[1].end - cues[1].start == pytest.approx(5 / 6, abs=1e-3)
+    assert 0 < cues[2].start - 5.472 <= 0.3, "the sentence after the pause waits at most 0.3 s"
+    assert [cue_violations(cues, NETFLIX)] == [[frozenset()] * len(cues)]
+
+
 def test_extension_stops_two_frames_before_the_next_cue():
     # Together they exceed two lines, so they cannot share a cue.
     first = _segment("A rather quick remark about the weather this morning.", 0.0, step=0.25)

@@ -341,13 +341,18 @@ READABLE_SHIFT = 1.0
 continuous speech past that cue's first word, to get the time its text needs."""
 
 
+MIN_DURATION_PUSH = 0.3
+"""How far (seconds) a cue under the minimum duration may delay the cue after it when a pause lies between."""
+
+
 def _readable(cues: list[Cue], spans: list[tuple[int, int]], slots: list[_Slot], options: CueOptions) -> list[Cue]:
     """Cues too fast to read (or under the minimum duration) take the time they need from what follows.
 
     Speech faster than the reading speed leaves no split readable on the words' own times: the deficit can only
     be made up after the speech, so a cue may stay up to ``READABLE_SHIFT`` after its last word and, where the
     next cue continues the speech (no breath between), delay that cue's start by as much; the next cue then
-    does the same in turn. A cue that starts after a pause is never delayed.
+    does the same in turn. A cue that starts after a pause is delayed only for a cue before it that is short of
+    the minimum duration alone (by up to ``MIN_DURATION_PUSH``).
     """
     out = list(cues)
     for k, (i, j) in enumerate(spans):
@@ -358,7 +363,13 @@ def _readable(cues: list[Cue], spans: list[tuple[int, int]], slots: list[_Slot],
         end = min(cue.start + need, cue.start + options.max_duration, max(cue.end, last + READABLE_SHIFT))
         if k + 1 < len(out):
             nxt, following = out[k + 1], slots[j].word.start
-            latest = following + READABLE_SHIFT if following - last <= BREATH_SECONDS else nxt.start
+            if following - last <= BREATH_SECONDS:
+                latest = following + READABLE_SHIFT
+            elif need <= options.min_duration + 5e-4:
+                # Only the minimum duration is short: a cue after a pause may wait that little longer.
+                latest = min(cue.start + need + options.gap, nxt.start + MIN_DURATION_PUSH)
+            else:
+                latest = nxt.start
             end = min(end, max(latest, nxt.start) - options.gap)
             if end <= cue.end:
                 continue
