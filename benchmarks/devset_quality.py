@@ -1,7 +1,7 @@
 """Every sentence, once, on time: subgen's defaults, ``--no-vad`` and openai-whisper's CLI on the development set.
 
 Usage: python benchmarks/devset_quality.py [--model tiny.en] [--work devset] [--systems subgen,no-vad,cli]
-       [--groups tuning,report,A,B] [--per-file] [--rerun-peers] [--score-only]
+       [--groups tuning,report,A,B] [--per-file] [--rerun-peers] [--score-only] [--subgen-options OPTS]
 
 Groups: the tuning and report halves of ``benchmarks/devset.py`` and long-form files A and B of
 ``benchmarks/quality.py``. Each system runs once over every file of the chosen groups (one process, model loaded
@@ -55,14 +55,15 @@ class FileResult:
     nonspeech_cues: int
 
 
-def argv(system: str, model: str, videos: Sequence[Path], out: Path) -> list[str]:
-    """The command that writes one SRT per video into ``out``."""
+def argv(system: str, model: str, videos: Sequence[Path], out: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The command that writes one SRT per video into ``out`` (``extra``: more options for subgen's defaults)."""
     if system == "cli":
         from subgen.asr.models import openai_checkpoint_path, resolve
 
         return [*whisper_cli(openai_checkpoint_path(resolve(model))), *map(str, videos), "--output_dir", str(out)]
     subgen = [sys.executable, "-m", "subgen", "-q", "run", "--model", model, "--format", "srt", "--overwrite"]
-    return [*subgen, *(["--no-vad"] if system == "no-vad" else []), *map(str, videos), "-o", str(out)]
+    flags = ["--no-vad"] if system == "no-vad" else list(extra)
+    return [*subgen, *flags, *map(str, videos), "-o", str(out)]
 
 
 def srt_of(system: str, out: Path, video: Path) -> Path:
@@ -73,14 +74,16 @@ def srt_of(system: str, out: Path, video: Path) -> Path:
     return found[0] if found else out / name
 
 
-def run(system: str, model: str, files: Sequence[LongForm], out: Path, reuse: bool) -> float | None:
+def run(
+    system: str, model: str, files: Sequence[LongForm], out: Path, reuse: bool, extra: Sequence[str] = ()
+) -> float | None:
     """Run ``system`` over ``files`` (or reuse its SRTs); the wall time, None when reused."""
     if reuse and all(srt_of(system, out, f.video).is_file() for f in files):
         return None
     out.mkdir(parents=True, exist_ok=True)
     print(f"running {LABELS[system]} on {len(files)} files ...", file=sys.stderr, flush=True)
     started = time.monotonic()
-    subprocess.run(argv(system, model, [f.video for f in files], out), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv(system, model, [f.video for f in files], out, extra), check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
@@ -201,6 +204,7 @@ def main(args_in: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-file", action="store_true", help="also print WER and counts per file")
     parser.add_argument("--rerun-peers", action="store_true", help="run --no-vad and the CLI again")
     parser.add_argument("--score-only", action="store_true", help="score every system's SRTs already in --work")
+    parser.add_argument("--subgen-options", default="", help="more options for subgen's defaults, e.g. '--window 22'")
     args = parser.parse_args(args_in)
     systems, groups = args.systems.split(","), args.groups.split(",")
     built = build_groups(args.corpus, args.work, groups)
@@ -208,7 +212,8 @@ def main(args_in: Sequence[str] | None = None) -> int:
     walls = {}
     for system in systems:
         reuse = args.score_only or (system in PEERS and not args.rerun_peers)
-        walls[system] = run(system, args.model, files, args.work / "out" / system, reuse)
+        extra = args.subgen_options.split()
+        walls[system] = run(system, args.model, files, args.work / "out" / system, reuse, extra)
     print(f"model {args.model}; " + "; ".join(f"{g}: {len(built[g])} files" for g in groups) + "\n")
     ok = True
     for group in groups:

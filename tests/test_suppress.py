@@ -147,6 +147,19 @@ def test_a_short_sentence_whose_copy_has_no_time_is_kept_once():
     assert drop_doubled([segment], SuppressOptions()) == [segment]
 
 
+def test_a_copy_with_words_between_the_two_goes_only_whole():
+    """Measured: "The girl at the booth sold 50 bonds. bonds. The girl at the booth sold 50" at a window's end,
+    the copy's seven words all at one instant."""
+    first = [*_timed("The girl at the booth sold 50 bonds.", 51.08, 0.2), Word(" bonds.", 52.72, 53.1)]
+    copy = _timed("The girl at the booth sold 50", 53.1, 0.0)
+    words = first + copy
+    [kept] = drop_doubled([Segment(51.08, 53.1, "".join(w.text for w in words), tuple(words))], SuppressOptions())
+    assert kept.text == "".join(w.text for w in first)
+    three_between = first[:7] + _timed("and then some", 52.5, 0.2) + copy
+    segment = Segment(51.08, 53.1, "x", tuple(three_between))
+    assert drop_doubled([segment], SuppressOptions()) == [segment], "more than two words between: not a copy"
+
+
 def test_a_copy_decoded_from_the_same_audio_twice_is_dropped_across_segments():
     first = _timed(SENTENCE, 10.0, 0.5)
     again = _timed(SENTENCE, 10.4, 0.5)  # a follow-up window heard the same stretch again

@@ -35,6 +35,7 @@ class SuppressOptions:
     double_max_words: int = 60
     double_squeeze: float = 0.35
     double_overlap: float = 0.2
+    double_max_gap: int = 2
 
 
 # Phrases Whisper emits over silence and music (it learned them from subtitle credits and video endings).
@@ -220,20 +221,26 @@ def _doubled_copy(words: Sequence[Word], keys: list[str], i: int, options: Suppr
     copy goes. One it made up squeezes, at every place in the run, one of the two words into next to no time
     (seen: 16 words in 0.5 s at a window's end; 7 words, five of them in 0.16 s, where a sentence's last words
     came after a VAD cut and the first copy's last words had no time either). Then the words that have the time
-    are kept: the first copy up to a cut, the second from there (the cut that keeps the most word time).
+    are kept: the first copy up to a cut, the second from there (the cut that keeps the most word time). Up to
+    ``double_max_gap`` words may stand between the copies (seen: "... sold 50 bonds. bonds. The girl at the booth
+    sold 50", the copy in no time at a window's end); then only a whole copy goes.
     """
-    for n in range(options.double_min_words, min(options.double_max_words, (len(words) - i) // 2) + 1):
-        if not all(keys[i : i + n]) or keys[i : i + n] != keys[i + n : i + 2 * n]:
-            continue
-        first, copy = words[i : i + n], words[i + n : i + 2 * n]
-        if copy[0].start < first[-1].end - options.double_overlap:
-            return list(range(i + n, i + 2 * n))
-        lasts = [(a.end - a.start, b.end - b.start) for a, b in zip(first, copy, strict=True)]
-        if sum(min(pair) for pair in lasts) >= options.double_squeeze * sum(max(pair) for pair in lasts):
-            return []
-        kept = [sum(a for a, _ in lasts[:c]) + sum(b for _, b in lasts[c:]) for c in range(n + 1)]
-        cut = max(range(n + 1), key=lambda c: (kept[c], c))
-        return [*range(i + cut, i + n), *range(i + n, i + n + cut)]
+    for gap in range(options.double_max_gap + 1):
+        for n in range(options.double_min_words, min(options.double_max_words, (len(words) - i - gap) // 2) + 1):
+            at = i + n + gap  # where the copy starts
+            if not all(keys[i : i + n]) or keys[i : i + n] != keys[at : at + n]:
+                continue
+            first, copy = words[i : i + n], words[at : at + n]
+            if copy[0].start < first[-1].end - options.double_overlap:
+                return list(range(at, at + n))
+            lasts = [(a.end - a.start, b.end - b.start) for a, b in zip(first, copy, strict=True)]
+            if sum(min(pair) for pair in lasts) >= options.double_squeeze * sum(max(pair) for pair in lasts):
+                return []
+            kept = [sum(a for a, _ in lasts[:c]) + sum(b for _, b in lasts[c:]) for c in range(n + 1)]
+            cut = max(range(n + 1), key=lambda c: (kept[c], c))
+            if gap and cut < n:
+                return []  # with words between the copies, only a whole copy can go
+            return [*range(i + cut, i + n), *range(at, at + cut)]
     return []
 
 
