@@ -63,7 +63,11 @@ def test_window_samples_join_the_pieces_with_silence_and_map_times_back():
 
 
 def _seg(start: float, end: float) -> Segment:
-    return Segment(start, end, " words", (Word(" words", start, end),))
+    """A segment of 0.4 s words from ``start`` to ``end``."""
+    count = max(1, round((end - start) / 0.4))
+    step = (end - start) / count
+    words = tuple(Word(" word", start + k * step, start + (k + 1) * step) for k in range(count))
+    return Segment(start, end, " word" * count, words)
 
 
 def test_the_rest_after_an_early_stop_becomes_a_follow_up_window():
@@ -122,13 +126,14 @@ def test_a_short_utterance_a_window_opens_with_and_passes_over_is_decoded_again_
     the next sentence back over its end. A stretch of voice no word stands on is decoded again, padded."""
     [window] = plan_windows((R(7.12, 19.95),), limit=29.0)
     spans = (R(7.52, 8.70), R(9.15, 10.27), R(10.43, 12.13), R(12.35, 17.47))
-    times = ((8.30, 9.26), (9.26, 10.0), (10.5, 12.0), (12.4, 17.4))  # a word's middle on each later span
-    decoded = tuple(_seg(a - 7.12, b - 7.12) for a, b in times)
+    the = Segment(8.30 - 7.12, 9.26 - 7.12, " The", (Word(" The", 8.30 - 7.12, 9.26 - 7.12),))
+    times = ((9.26, 10.0), (10.5, 12.0), (12.4, 17.4))  # a word's middle on each later span
+    decoded = (the, *(_seg(a - 7.12, b - 7.12) for a, b in times))
     [again] = skipped(window, decoded, spans)
     assert again.start == pytest.approx(7.12) and again.end == pytest.approx((8.70 + 9.15) / 2)
     covered = (_seg(7.6 - 7.12, 8.6 - 7.12), *decoded)
     assert skipped(window, covered, spans) == ()
-    too_short = (R(7.52, 7.9), *spans[1:])  # 0.38 s of voice: not worth a decode
+    too_short = (R(7.52, 7.7), *spans[1:])  # 0.18 s of voice: under VAD's shortest speech
     assert skipped(window, decoded, too_short) == ()
 
 
@@ -141,7 +146,8 @@ def test_a_lone_word_whose_sentence_goes_on_after_the_join_does_not_cover_its_re
     words = (Word(" In", 0.31, 1.5), Word(" being", second + 0.01, second + 0.9), Word(" modern.", second + 1, 3.8))
     decoded = (Segment(0.31, 3.8, " In being modern.", words),)
     assert skipped(window, decoded, spans) == (R(50.9, 52.4),)
-    ends = (Segment(0.31, 3.8, " Ten. being modern.", (replace(words[0], text=" Ten."), *words[1:])),)
+    ten = replace(words[0], text=" Ten.", start=0.5, end=1.2)
+    ends = (Segment(0.5, 3.8, " Ten. being modern.", (ten, *words[1:])),)
     assert skipped(window, ends, spans) == (), "a word ending a sentence closes its region"
 
 
@@ -182,3 +188,17 @@ def test_a_word_another_decode_wrote_over_moves_across_its_join():
     words = _settled(pieces, spans, clubs, modern)
     assert [w for w, _, _ in words] == ["Ten", "of", "clubs.", "In", "being", "modern."]
     assert words[3][1] >= 72.43, "In moved to its sentence"
+
+
+def test_a_word_stretched_over_what_whisper_passed_over_stands_on_nothing():
+    """Measured: a window opened with "five five" (two spans of voice) and came back as "I believe ...", the "I"
+    timed over 1.3 s from the window's start, its middle on the first "five"."""
+    [window] = plan_windows((R(56.56, 69.52),), limit=29.0)
+    spans = (R(56.96, 57.38), R(57.54, 57.89), R(58.46, 60.67))
+    i = Segment(0.0, 1.3, " I", (Word(" I", 0.0, 1.3),))
+    rest = _seg(57.86 - 56.56, 60.6 - 56.56)
+    [again] = skipped(window, (i, rest), spans)
+    assert again.start == pytest.approx(56.56) and again.end == pytest.approx((57.89 + 58.46) / 2)
+    quick = Segment(0.0, 1.3, " I", (Word(" I", 0.98, 1.3),))  # a plausible "I" on the second span
+    [first] = skipped(window, (quick, rest), spans)
+    assert first.end == pytest.approx((57.38 + 57.54) / 2), "0.42 s of voice opening the region: worth a decode"

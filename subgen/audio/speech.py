@@ -330,27 +330,41 @@ def _strays(segments: tuple[Segment, ...], pieces: tuple[Piece, ...]) -> set[int
 
 def skipped(window: Window, segments: tuple[Segment, ...], spans: tuple[SpeechRegion, ...]) -> tuple[SpeechRegion, ...]:
     """Stretches of voice in ``window`` before its last decoded word that no word stands on, worth decoding
-    again on their own (at least ``FOLLOW_UP_VOICE`` s of voice in a row, ``REGION_VOICE`` s for a whole region).
+    again on their own (at least ``FOLLOW_UP_VOICE`` s of voice in a row, ``REGION_VOICE`` s when the stretch opens
+    its region: Whisper passing over a region's first words is the failure seen).
 
     Batched text-only decoding sometimes passes over a whole joined region (seen: the first of three regions,
     a 3 s sentence after 17 s of noise, came back without a word while the next two were decoded), or a short
     utterance at a window's start ("seven of clubs" before a long sentence, whose first word Whisper stretched
-    back over it). ``segments`` are the window's decode (times from its start).
+    back over it). A word stretched over twice its plausible length stands on nothing: its time is what Whisper
+    passed over. ``segments`` are the window's decode (times from its start).
     """
     placed = window.to_source(segments)
     words = [w for s in placed for w in s.words]
     if not words:
         return ()
-    standing = [w for w in words if id(w) not in _strays(placed, window.time_map.pieces)]
+    strays = _strays(placed, window.time_map.pieces)
+    standing = [w for w in words if id(w) not in strays and not _stretched(w)]
     middles, last = _middles(standing), max(w.start for w in words)
     out = []
     for piece in window.time_map.pieces:
         inside = [s for s in spans if s.end > piece.source_start and s.start < piece.source_end]
         for run in _wordless_runs(inside, middles):
-            enough = REGION_VOICE if len(run) == len(inside) else FOLLOW_UP_VOICE
+            enough = REGION_VOICE if run[0] is inside[0] else FOLLOW_UP_VOICE
             if run[-1].end <= last and _voice(run, tuple(inside)) >= enough:
                 out.append(_around(run, inside, piece))
     return tuple(out)
+
+
+WORD_SECONDS = (0.25, 0.1)
+"""A plausible longest time for a word: this many seconds, plus this many per letter (a slow "I" in 0.35 s)."""
+
+
+def _stretched(word: Word) -> bool:
+    """Whether ``word`` lasts over twice as long as its letters plausibly take: Whisper's word alignment gives the
+    time of words it passed over to the next word it wrote (seen: "I" for 1.3 s over "five five")."""
+    letters = sum(c.isalnum() for c in word.text)
+    return word.end - word.start > 2 * (WORD_SECONDS[0] + WORD_SECONDS[1] * letters)
 
 
 SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
