@@ -187,13 +187,22 @@ def test_prefetcher_stops_when_the_consumer_leaves_early():
     assert threading.active_count() == before, "the prefetch thread ended"
 
 
+def _spoken(start: float, end: float):
+    """A segment of 0.4 s words from ``start`` to ``end`` (a word stretched far longer stands on no voice)."""
+    from subgen.core.types import Segment, Word
+
+    count = max(1, round((end - start) / 0.4))
+    step = (end - start) / count
+    words = tuple(Word(" word", start + k * step, start + (k + 1) * step) for k in range(count))
+    return Segment(start, end, " word" * count, words)
+
+
 def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_own():
     import numpy as np
 
     from subgen.asr.batching import DecodeJob, WindowBatcher
     from subgen.audio.media import SAMPLE_RATE, AudioClip
     from subgen.audio.speech import plan_windows
-    from subgen.core.types import Segment, Word
     from subgen.core.types import SpeechRegion as R
 
     regions = (R(0, 5), R(10, 15), R(30, 35), R(50, 55), R(70, 75))  # three 5 s regions fit one window
@@ -213,7 +222,7 @@ def test_what_whisper_left_undecoded_is_decoded_again_each_window_rest_on_its_ow
                     if len(self.batches) == 1
                     else [0.3 + 5.2 * k for k in range(round(len(a) / SAMPLE_RATE / 5.2))]
                 )
-                out.append(tuple(Segment(t, t + 4.4, " words", (Word(" words", t, t + 4.4),)) for t in starts))
+                out.append(tuple(_spoken(t, t + 4.4) for t in starts))
             return out
 
     engine = StopsEarly()
@@ -237,7 +246,6 @@ def test_a_region_whisper_passed_over_is_decoded_again_alone():
     from subgen.asr.batching import DecodeJob, WindowBatcher
     from subgen.audio.media import SAMPLE_RATE, AudioClip
     from subgen.audio.speech import JOIN_SILENCE, plan_windows
-    from subgen.core.types import Segment, Word
     from subgen.core.types import SpeechRegion as R
 
     regions = (R(0, 3), R(10, 15))
@@ -249,7 +257,7 @@ def test_a_region_whisper_passed_over_is_decoded_again_alone():
             self.seconds.append([round(len(a) / SAMPLE_RATE, 1) for a in audio])
             # First call: words in the second region only; the re-decode of the first region hears it.
             t, d = (3 + JOIN_SILENCE + 0.3, 4.4) if len(self.seconds) == 1 else (0.3, 2.4)
-            return [(Segment(t, t + d, " words", (Word(" words", t, t + d),)),) for _ in audio]
+            return [(_spoken(t, t + d),) for _ in audio]
 
     engine = PassesOver()
     engine.seconds = []
@@ -280,7 +288,7 @@ def test_a_stretch_decoded_again_is_kept_only_when_it_adds_words(again: str, kep
         def decode_windows(self, audio, options, language):
             self.calls += 1
             if self.calls == 1:  # "one" timed before its voice: the span looks passed over
-                words = (Word(" one", 0.0, 0.45), Word(" two", 2.0, 3.5), Word(" three", 3.5, 5.5))
+                words = (Word(" one", 0.0, 0.45), Word(" two", 2.0, 2.5), Word(" three", 4.5, 5.1))
             else:
                 words = (Word(again, 0.5, 1.5),)
             return [(Segment(words[0].start, words[-1].end, "".join(w.text for w in words), words),) for _ in audio]

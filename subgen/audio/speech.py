@@ -6,6 +6,7 @@ import bisect
 import functools
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -318,9 +319,10 @@ def _strays(segments: tuple[Segment, ...], pieces: tuple[Piece, ...]) -> set[int
     does not show that the region's voice was decoded.
     """
     strays = set()
-    held = Counter(_piece_of(pieces, w) for s in segments for w in s.words)
+    piece_of = _piece_finder(pieces)
+    held = Counter(piece_of(w) for s in segments for w in s.words)
     for segment in segments:
-        at = [_piece_of(pieces, w) for w in segment.words]
+        at = [piece_of(w) for w in segment.words]
         for k, word in enumerate(segment.words[:-1]):
             alone = held[at[k]] == 1 and at[k + 1] > at[k]
             if alone and not word.text.strip().endswith(SENTENCE_END):
@@ -371,17 +373,22 @@ SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
 """Marks after which a word closes what was said before a join rather than opening what follows it."""
 
 
-def _piece_of(pieces: tuple[Piece, ...], word: Word) -> int:
-    """The index of the piece whose source span holds the middle of ``word`` (the nearest one otherwise)."""
-    middle = (word.start + word.end) / 2
-    distances = [max(p.source_start - middle, middle - p.source_end, 0.0) for p in pieces]
-    return distances.index(min(distances))
+def _piece_finder(pieces: tuple[Piece, ...]) -> Callable[[Word], int]:
+    """A function giving the index of the piece (in time order) whose source span holds a word's middle, or
+    the nearest piece when the middle falls between two."""
+    starts = [p.source_start for p in pieces]
+
+    def piece_of(word: Word) -> int:
+        middle = (word.start + word.end) / 2
+        i = max(bisect.bisect_right(starts, middle) - 1, 0)
+        near = range(i, min(i + 2, len(pieces)))
+        return min(near, key=lambda k: max(pieces[k].source_start - middle, middle - pieces[k].source_end, 0.0))
+
+    return piece_of
 
 
 def _on_voice(word: Word, spans: tuple[SpeechRegion, ...]) -> bool:
-    return any(s.start < word.end and s.end > word.start for s in spans) or any(
-        s.start <= word.start <= s.end for s in spans
-    )
+    return any(s.start <= word.end and s.end >= word.start for s in spans)
 
 
 def _middles(words: list[Word]) -> list[float]:
@@ -434,7 +441,7 @@ class _Join:
         return replace(word, start=min(onset, end), end=end)
 
 
-def _join(pieces: tuple[Piece, ...], at: list[int], k: int, spans: tuple[SpeechRegion, ...]) -> tuple[int, int] | None:
+def _join(at: list[int], k: int) -> tuple[int, int] | None:
     """The pieces either side of the join word ``k`` of a segment sits at (``at``: each word's piece): it ends
     its piece before the segment goes on in a later one, or opens one after an earlier one."""
     if k + 1 < len(at) and at[k + 1] > at[k] and (k == 0 or at[k - 1] == at[k]):
@@ -469,15 +476,16 @@ def settle_join_words(
     """
     if len(pieces) < 2:
         return segments
+    piece_of = _piece_finder(pieces)
     owner = {id(w): n for n, s in enumerate(segments) for w in s.words}
     held: dict[int, list[Word]] = {}
     for w in (w for s in segments for w in s.words):
-        held.setdefault(_piece_of(pieces, w), []).append(w)
+        held.setdefault(piece_of(w), []).append(w)
     moved: dict[int, Word] = {}
     for n, segment in enumerate(segments):
-        at = [_piece_of(pieces, w) for w in segment.words]
+        at = [piece_of(w) for w in segment.words]
         for k, word in enumerate(segment.words):
-            sides = _join(pieces, at, k, spans)
+            sides = _join(at, k)
             if sides is None:
                 continue
             rivals = [w for w in held.get(at[k], []) if owner[id(w)] != n]
