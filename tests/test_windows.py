@@ -156,35 +156,36 @@ def _settled(pieces: tuple[Piece, ...], spans: tuple[R, ...], *segments: Segment
     return [(w.text.strip(), round(w.start, 2), round(w.end, 2)) for s in out for w in s.words]
 
 
+def _said(*words: tuple[str, float, float]) -> Segment:
+    """A segment of the given (text, start, end) words."""
+    timed = tuple(Word(" " + text, start, end) for text, start, end in words)
+    return Segment(timed[0].start, timed[-1].end, "".join(w.text for w in timed), timed)
+
+
 def test_a_word_timed_across_a_join_onto_no_voice_goes_to_the_side_it_was_said_on():
     # "7 of clubs For" + "although ...": "For" was timed in the padding after "clubs", 23 s early.
     pieces = (Piece(29.07, 30.86, 0.0), Piece(53.17, 63.44, 2.0))
     spans = (R(29.47, 30.46), R(53.57, 63.04))
-    clubs = Segment(29.47, 30.37, " 7 of clubs", (Word(" 7", 29.47, 29.75), Word(" of", 29.75, 30.05),
-                                                   Word(" clubs", 30.05, 30.37)))  # fmt: skip
-    ahead = Segment(30.5, 54.35, " For although the", (Word(" For", 30.5, 30.86), Word(" although", 53.6, 54.09),
-                                                        Word(" the", 54.09, 54.35)))  # fmt: skip
+    clubs = _said(("7", 29.47, 29.75), ("of", 29.75, 30.05), ("clubs", 30.05, 30.37))
+    ahead = _said(("For", 30.5, 30.86), ("although", 53.6, 54.09), ("the", 54.09, 54.35))
     assert _settled(pieces, spans, clubs, ahead)[3] == ("For", 53.57, 53.6)
     # "Five, five. All nouns": the second "five." was timed before the next region's voice; voice is left after
     # "Five," in the region before, so it goes back there.
     pieces = (Piece(0.82, 2.54, 0.0), Piece(4.98, 13.14, 2.0))
     spans = (R(1.22, 1.6), R(1.79, 2.14), R(5.38, 8.13))
-    words = (Word(" Five,", 1.22, 1.6), Word(" five.", 4.98, 4.98), Word(" All", 5.47, 5.65))
-    assert _settled(pieces, spans, Segment(1.22, 5.65, " Five, five. All", words))[1] == ("five.", 1.79, 2.14)
+    late = _said(("Five,", 1.22, 1.6), ("five.", 4.98, 4.98), ("All", 5.47, 5.65))
+    assert _settled(pieces, spans, late)[1] == ("five.", 1.79, 2.14)
     # A word on its own voice stays, whatever the join.
-    on_voice = (Word(" Five,", 1.22, 1.6), Word(" five.", 1.8, 2.1), Word(" All", 5.47, 5.65))
-    segment = Segment(1.22, 5.65, " Five, five. All", on_voice)
-    assert settle_join_words((segment,), pieces, spans) == (segment,)
+    on_voice = _said(("Five,", 1.22, 1.6), ("five.", 1.8, 2.1), ("All", 5.47, 5.65))
+    assert settle_join_words((on_voice,), pieces, spans) == (on_voice,)
 
 
 def test_a_word_another_decode_wrote_over_moves_across_its_join():
     # "In" of "In being modern." stood on "ten of clubs", which the region's second decode then wrote.
     pieces = (Piece(50.9, 52.4, 0.0), Piece(72.43, 74.96, 1.7))
     spans = (R(51.3, 52.0), R(72.8, 74.5))
-    clubs = Segment(51.3, 52.0, " Ten of clubs.", (Word(" Ten", 51.3, 51.5), Word(" of", 51.5, 51.7),
-                                                    Word(" clubs.", 51.7, 52.0)))  # fmt: skip
-    modern = Segment(51.21, 74.6, " In being modern.", (Word(" In", 51.21, 52.4), Word(" being", 72.83, 73.3),
-                                                         Word(" modern.", 73.3, 74.6)))  # fmt: skip
+    clubs = _said(("Ten", 51.3, 51.5), ("of", 51.5, 51.7), ("clubs.", 51.7, 52.0))
+    modern = _said(("In", 51.21, 52.4), ("being", 72.83, 73.3), ("modern.", 73.3, 74.6))
     words = _settled(pieces, spans, clubs, modern)
     assert [w for w, _, _ in words] == ["Ten", "of", "clubs.", "In", "being", "modern."]
     assert words[3][1] >= 72.43, "In moved to its sentence"
