@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.longform import corpus_media, generate, trim
+from benchmarks.longform import corpus_media, generate, level, trim
 from subgen.audio import vad
 from subgen.audio.media import SAMPLE_RATE, AudioClip, extract_audio
 from subgen.audio.speech import JOIN_SILENCE, plan_windows
-from subgen.audio.vad import VadOptions, regions_from_probabilities, speech_regions
+from subgen.audio.vad import VadOptions, regions_from_probabilities, speech_activity, speech_regions
 from subgen.core.errors import EngineError
 from subgen.core.types import Segment, SpeechRegion, Word
 
@@ -139,3 +139,33 @@ def test_window_segments_and_words_move_onto_the_source_timeline():
     assert got == [(" one", 1.1, 1.5), (" two", 5.0, 5.3), (" three", 5.5, 6.0)]
     assert (out[0].start, out[0].end) == pytest.approx((1.1, 6.0))
     assert (out[1].start, out[1].end) == pytest.approx((1.6, 5.2)), "each end maps separately"
+
+
+def test_a_loud_first_word_vad_scores_low_starts_its_region(corpus):
+    """Measured: Silero scores "I believe" (the 1961 recording's first words, as loud as the rest) under 0.31, so
+    after a 0.6 s pause the region began 0.6 s into the utterance and the words were never decoded."""
+    before = level(trim(extract_audio(corpus_media(corpus, "en_librispeech_1089-134686-0000")).samples), -23.0)
+    moon = level(trim(extract_audio(corpus_media(corpus, "en_kennedy_moon_1961_excerpt")).samples), -23.0)
+    pause = np.zeros(round(0.6 * SAMPLE_RATE), dtype=np.float32)
+    clip = _clip(np.concatenate([pause, before, pause, moon, pause]), "moon")
+    onset = (2 * len(pause) + len(before)) / SAMPLE_RATE
+    probabilities = vad.speech_probabilities(clip.samples)
+    plain = [r for r in regions_from_probabilities(probabilities, clip.duration, VadOptions()) if r.end > onset]
+    assert plain[0].start > onset + 0.3, "Silero still misses the first words: pick another real case"
+    [region, *_] = [r for r in speech_activity(clip).regions if r.end > onset]
+    assert onset - 0.3 <= region.start <= onset, "the region starts with the loud words before the voice VAD heard"
+
+
+def test_a_region_start_moves_back_over_loud_audio_only():
+    rate = SAMPLE_RATE
+    voice = (0.1 * np.sin(2 * np.pi * 220 * np.arange(2 * rate) / rate)).astype(np.float32)
+    quiet = np.zeros(round(1.5 * rate), dtype=np.float32)
+    spans = (SpeechRegion(2.6, 5.3),)  # VAD heard voice from 2.6 s, its region (padded) starts at 2.2 s
+    loud = _clip(np.concatenate([quiet, voice, voice]))  # loud from 1.5 s
+    [region] = vad.loud_onsets_kept((SpeechRegion(2.2, 5.5),), spans, loud)
+    assert region.start == pytest.approx(1.5 - vad.LOUD_PAD, abs=0.04), "back to the loud start, padded"
+    bed = _clip(np.concatenate([voice * 0.3, voice]))  # 10 dB under the voice that starts at 2 s: not speech
+    assert vad.loud_onsets_kept((SpeechRegion(1.6, 4.0),), (SpeechRegion(2.0, 3.8),), bed) == (SpeechRegion(1.6, 4.0),)
+    far = _clip(np.concatenate([quiet, voice, voice, voice]))
+    [reach] = vad.loud_onsets_kept((SpeechRegion(3.2, 7.5),), (SpeechRegion(3.6, 7.3),), far)
+    assert reach.start == pytest.approx(3.2 - vad.LOUD_REACH, abs=0.04), "at most LOUD_REACH back"
