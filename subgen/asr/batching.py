@@ -201,5 +201,6 @@ def _adds(placed: tuple[Segment, ...], segments: list[Segment]) -> bool:
     if not words:
         return False
     low, high = words[0].start - REPEAT_REACH, words[-1].end + REPEAT_REACH
-    near = Counter(_plain(w.text) for s in segments for w in s.words if w.end > low and w.start < high)
+    around = (s for s in segments if s.end > low and s.start < high)  # a segment spans its words
+    near = Counter(_plain(w.text) for s in around for w in s.words if w.end > low and w.start < high)
     return bool(Counter(_plain(w.text) for w in words) - near)
